@@ -1,0 +1,82 @@
+//! The handshake (`open`) packet's JSON body.
+
+use serde::{Deserialize, Serialize};
+
+use super::DecodeError;
+
+/// The JSON body of the `0` packet that opens every session.
+///
+/// The server writes exactly these five keys (the official test suite checks them); a client
+/// reading one ignores any extra keys and assumes the reference `maxPayload` when it is missing
+/// (python-engineio 4.0 did not send it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenPacket {
+    /// The session id the client must send back as `sid`.
+    pub sid: String,
+    /// Transports the client may upgrade to (`["websocket"]` on polling, `[]` otherwise).
+    pub upgrades: Vec<String>,
+    /// Milliseconds between server pings.
+    pub ping_interval: u64,
+    /// Milliseconds the server waits for a pong (and the client adds to the interval).
+    pub ping_timeout: u64,
+    /// The largest polling body or WebSocket message, in bytes, the server accepts.
+    #[serde(default = "default_max_payload")]
+    pub max_payload: u64,
+}
+
+fn default_max_payload() -> u64 {
+    1_000_000
+}
+
+impl OpenPacket {
+    /// Parses the JSON body of an open packet.
+    pub fn parse(json: &[u8]) -> Result<Self, DecodeError> {
+        serde_json::from_slice(json).map_err(|_| DecodeError::InvalidOpen)
+    }
+
+    /// Serializes the body as compact JSON (keys in the reference order).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("OpenPacket always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_exactly_the_reference_keys() {
+        let open = OpenPacket {
+            sid: "abc".into(),
+            upgrades: vec!["websocket".into()],
+            ping_interval: 25_000,
+            ping_timeout: 20_000,
+            max_payload: 1_000_000,
+        };
+        assert_eq!(
+            open.to_json(),
+            r#"{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#
+        );
+    }
+
+    #[test]
+    fn tolerates_extra_keys_and_rejects_odd_numbers() {
+        let parsed = OpenPacket::parse(
+            br#"{"sid":"s","upgrades":[],"pingInterval":1,"pingTimeout":2,"extra":{"a":[1,2]}}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.max_payload, 1_000_000);
+        let huge = format!(
+            r#"{{"sid":"s","upgrades":[],"pingInterval":{},"pingTimeout":2}}"#,
+            "9".repeat(400)
+        );
+        assert_eq!(OpenPacket::parse(huge.as_bytes()), Err(DecodeError::InvalidOpen));
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(OpenPacket::parse(deep.as_bytes()), Err(DecodeError::InvalidOpen));
+        assert_eq!(
+            OpenPacket::parse(br#"{"sid":"s","upgrades":[],"pingInterval":-1,"pingTimeout":2}"#),
+            Err(DecodeError::InvalidOpen)
+        );
+    }
+}
