@@ -16,3 +16,8 @@ pub use types::{
     BufferLimits, DisconnectReason, OverflowPolicy, RequestId, SendError, Transport,
     TransportError, Transports,
 };
+pub mod server;
+pub use server::{
+    Authorization, ErrorCode, Event, Method, Request, Response, ResponseKind, Server, ServerConfig,
+    Transmit, UnknownRequest,
+};

@@ -1,0 +1,104 @@
+//! One timer queue for all sessions and pending handshakes.
+//!
+//! Each session owns its deadlines (ping, pong, upgrade, close…) and reports the earliest; the
+//! queue holds at most one live entry per owner. An entry whose deadline was moved later is left
+//! in the heap and recognised as stale when it pops: that costs one harmless early wake-up and
+//! saves a search. Heartbeats are thus timer entries, never tasks.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::time::Instant;
+
+use crate::sid::Sid;
+use crate::types::RequestId;
+
+/// Who a deadline belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum TimerOwner {
+    Session(Sid),
+    Handshake(RequestId),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, TimerOwner)>>,
+    /// The earliest deadline currently in the heap for each owner.
+    scheduled: HashMap<TimerOwner, Instant>,
+}
+
+impl Timers {
+    /// Makes sure `owner` is woken at or before `deadline` (`None`: the owner has no deadline).
+    pub(crate) fn schedule(&mut self, owner: TimerOwner, deadline: Option<Instant>) {
+        let Some(deadline) = deadline else {
+            self.scheduled.remove(&owner);
+            return;
+        };
+        match self.scheduled.get(&owner) {
+            Some(&current) if current <= deadline => {}
+            _ => {
+                self.scheduled.insert(owner, deadline);
+                self.heap.push(Reverse((deadline, owner)));
+            }
+        }
+    }
+
+    /// Forgets an owner; its heap entries become stale.
+    pub(crate) fn remove(&mut self, owner: TimerOwner) {
+        self.scheduled.remove(&owner);
+    }
+
+    /// Pops the next owner whose live entry is due at `now`.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<TimerOwner> {
+        while let Some(&Reverse((deadline, owner))) = self.heap.peek() {
+            if deadline > now {
+                return None;
+            }
+            self.heap.pop();
+            if self.scheduled.get(&owner) == Some(&deadline) {
+                self.scheduled.remove(&owner);
+                return Some(owner);
+            }
+        }
+        None
+    }
+
+    /// The earliest entry in the heap (possibly stale, which only wakes the caller early).
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((deadline, _))| *deadline)
+    }
+
+    /// Drops stale entries from the top of the heap so that `next_deadline` is tight.
+    pub(crate) fn prune(&mut self) {
+        while let Some(&Reverse((deadline, owner))) = self.heap.peek() {
+            if self.scheduled.get(&owner) == Some(&deadline) {
+                return;
+            }
+            self.heap.pop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    #[allow(clippy::disallowed_methods)]
+    fn only_live_entries_fire() {
+        let start = Instant::now();
+        let owner = TimerOwner::Handshake(RequestId(1));
+        let mut timers = Timers::default();
+        timers.schedule(owner, Some(start + Duration::from_secs(5)));
+        timers.schedule(owner, Some(start + Duration::from_secs(2)));
+        timers.schedule(owner, Some(start + Duration::from_secs(9)));
+        assert_eq!(timers.next_deadline(), Some(start + Duration::from_secs(2)));
+        assert_eq!(timers.pop_due(start + Duration::from_secs(1)), None);
+        assert_eq!(timers.pop_due(start + Duration::from_secs(3)), Some(owner));
+        assert_eq!(timers.pop_due(start + Duration::from_secs(6)), None, "5 s entry is stale");
+        timers.remove(owner);
+        timers.prune();
+        assert_eq!(timers.next_deadline(), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! The WebSocket transport and the upgrade from polling.
+//!
+//! Upgrade, the reference's way: the client opens a WebSocket with its sid while polling goes
+//! on; `2probe` is answered with `3probe`, and from then on the held GET and every later GET get
+//! `6` so that the client can pause polling; `5` moves the session onto the WebSocket and flushes
+//! the buffer there. Anything else on the probe, its closing, or `upgradeTimeout` passing drops
+//! only the probe: the session stays on polling.
+
+use crate::packet::{Frame, Packet};
+use crate::types::{DisconnectReason, RequestId, Transport};
+
+use super::outputs::{Ctx, Event, RouteKind};
+use super::session::{encode, Session, Upgrade};
+use super::request::{Response, ResponseKind};
+
+impl Session {
+    /// A WebSocket with this session's sid: the start of an upgrade.
+    pub(crate) fn start_upgrade(&mut self, socket: RequestId, ctx: &mut Ctx<'_>) {
+        ctx.out
+            .transmits
+            .push_back(super::Transmit::AcceptWebSocket { request: socket });
+        ctx.out.route(socket, self.sid, RouteKind::Probe);
+        self.upgrade = Some(Upgrade {
+            socket,
+            probed: false,
+            deadline: ctx.now + ctx.config.upgrade_timeout,
+            batches_in_flight: 0,
+        });
+    }
+
+    /// A frame on the probe socket.
+    pub(crate) fn handle_probe_frame(&mut self, frame: Frame, ctx: &mut Ctx<'_>) {
+        let Some(upgrade) = self.upgrade.as_mut() else { return };
+        match Packet::from_frame(frame) {
+            Ok(Packet::PingProbe) if !upgrade.probed => {
+                upgrade.probed = true;
+                upgrade.batches_in_flight += 1;
+                let socket = upgrade.socket;
+                ctx.out.ws_send(socket, vec![Packet::PongProbe.to_frame(false)]);
+                if let Some(get) = self.held_get.take() {
+                    ctx.out.unroute(get);
+                    let noop = Response::payload(encode(&[Packet::Noop]), ResponseKind::Payload);
+                    ctx.out.respond(get, noop);
+                }
+            }
+            Ok(Packet::Upgrade) if upgrade.probed => self.complete_upgrade(ctx),
+            _ => {
+                tracing::debug!(sid = %self.sid, "unexpected packet on probe; upgrade dropped");
+                self.abort_upgrade(ctx);
+            }
+        }
+    }
+
+    fn complete_upgrade(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(upgrade) = self.upgrade.take() else { return };
+        if let Some(get) = self.held_get.take() {
+            ctx.out.unroute(get);
+            let noop = Response::payload(encode(&[Packet::Noop]), ResponseKind::Payload);
+            ctx.out.respond(get, noop);
+        }
+        self.transport = Transport::WebSocket;
+        self.socket = Some(upgrade.socket);
+        self.batches_in_flight = upgrade.batches_in_flight;
+        ctx.out.route(upgrade.socket, self.sid, RouteKind::Socket);
+        tracing::debug!(sid = %self.sid, "upgraded to websocket");
+        ctx.out.events.push_back(Event::Upgraded { sid: self.sid });
+        self.flush(ctx);
+    }
+
+    /// A frame on the session's WebSocket.
+    pub(crate) fn handle_socket_frame(&mut self, frame: Frame, ctx: &mut Ctx<'_>) {
+        if frame.len() > ctx.config.max_payload {
+            return self.terminate(DisconnectReason::PayloadTooLarge, ctx);
+        }
+        match Packet::from_frame(frame) {
+            Ok(packet) => {
+                self.deliver(packet, ctx);
+            }
+            Err(error) => {
+                tracing::debug!(sid = %self.sid, %error, "parse error on websocket");
+                self.terminate(DisconnectReason::ParseError, ctx);
+            }
+        }
+    }
+
+    /// The runtime wrote the last batch sent on `socket`.
+    pub(crate) fn handle_ws_written(&mut self, socket: RequestId, ctx: &mut Ctx<'_>) {
+        if self.socket == Some(socket) {
+            self.batches_in_flight = self.batches_in_flight.saturating_sub(1);
+            self.flush(ctx);
+        } else if let Some(upgrade) = self.upgrade.as_mut().filter(|u| u.socket == socket) {
+            upgrade.batches_in_flight = upgrade.batches_in_flight.saturating_sub(1);
+        }
+    }
+
+    /// `socket` closed, or failed with `reason`.
+    pub(crate) fn handle_ws_gone(&mut self, socket: RequestId, reason: DisconnectReason, ctx: &mut Ctx<'_>) {
+        if self.socket == Some(socket) {
+            if reason == DisconnectReason::TransportClose {
+                self.socket = None;
+                ctx.out.unroute(socket);
+            }
+            self.terminate(reason, ctx);
+        } else if self.upgrade.is_some_and(|upgrade| upgrade.socket == socket) {
+            self.upgrade = None;
+            ctx.out.unroute(socket);
+        }
+    }
+}
