@@ -1,0 +1,286 @@
+//! Server behaviour beyond the conformance suite: connect confirmation, server-side close on
+//! each transport, bounded buffers, WebSocket write batching, shutdown, and the rule that every
+//! connected session ends with exactly one `Disconnected`.
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use engineio_core::{
+    BufferLimits, DisconnectReason, Event, Message, OverflowPolicy, SendError, ServerConfig,
+};
+use support::{error_code, sid_of, test_config, Raw};
+
+fn disconnects(events: &[Event]) -> Vec<DisconnectReason> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Disconnected { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn confirm_connect_holds_the_handshake_until_accepted() {
+    let mut raw = Raw::new(ServerConfig {
+        confirm_connect: true,
+        ..test_config()
+    });
+    let id = raw.get("EIO=4&transport=polling");
+    assert!(!raw.is_answered(id));
+    let events = raw.take_events();
+    let Some(Event::Connecting { sid, .. }) = events.first().cloned() else {
+        panic!("expected Connecting, got {events:?}");
+    };
+    // Messages sent while connecting follow the open packet in the handshake response.
+    raw.send(&sid, "welcome");
+    raw.server.accept_connect(raw.now, &sid).unwrap();
+    raw.drain();
+    let body = raw.answer(id).1;
+    assert_eq!(sid_of(&body), sid);
+    assert!(body.ends_with("\u{1e}4welcome"), "{body}");
+    assert!(matches!(raw.take_events()[..], [Event::Connected { .. }]));
+}
+
+#[test]
+fn rejected_connection_gets_401_and_no_disconnect() {
+    let mut raw = Raw::new(ServerConfig {
+        confirm_connect: true,
+        ..test_config()
+    });
+    let id = raw.ws("EIO=4&transport=websocket");
+    let Some(Event::Connecting { sid, .. }) = raw.take_events().first().cloned() else {
+        panic!("expected Connecting");
+    };
+    let body = Bytes::from_static(br#"{"message":"no token"}"#);
+    raw.server.reject_connect(raw.now, &sid, Some(body)).unwrap();
+    raw.drain();
+    assert!(!raw.accepted.contains(&id), "refused before the 101");
+    assert_eq!(raw.answer(id), (401, r#"{"message":"no token"}"#.into()));
+    assert!(raw.take_events().is_empty());
+    assert_eq!(raw.server.session_count(), 0);
+    // The half-made session is not addressable meanwhile, and times out if nobody decides.
+    let id = raw.get("EIO=4&transport=polling");
+    let Some(Event::Connecting { sid, .. }) = raw.take_events().first().cloned() else {
+        panic!("expected Connecting");
+    };
+    let poll = raw.get(&format!("EIO=4&transport=polling&sid={sid}"));
+    assert_eq!(error_code(&raw.answer(poll).1), 1);
+    raw.advance(Duration::from_secs(10));
+    assert_eq!(raw.answer(id).0, 503);
+    assert_eq!(raw.server.session_count(), 0);
+}
+
+#[test]
+fn server_close_reaches_a_polling_client_on_its_next_get() {
+    let mut raw = Raw::new(test_config());
+    let sid = raw.handshake();
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    raw.send(&sid, "last words");
+    raw.server.close(raw.now, &sid).unwrap();
+    raw.drain();
+    assert_eq!(raw.server.send(raw.now, &sid, "too late"), Err(SendError::Closed));
+    assert!(disconnects(&raw.take_events()).is_empty(), "not yet told");
+    let get = raw.get(&q);
+    assert_eq!(raw.answer(get).1, "4last words\u{1e}1");
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::ServerDisconnect]
+    );
+    assert_eq!(raw.server.session_count(), 0);
+}
+
+#[test]
+fn server_close_without_a_poll_has_a_deadline() {
+    let mut raw = Raw::new(test_config());
+    let sid = raw.handshake();
+    raw.server.close(raw.now, &sid).unwrap();
+    raw.advance(Duration::from_secs(29));
+    assert_eq!(raw.server.session_count(), 1);
+    raw.advance(Duration::from_secs(1));
+    assert_eq!(raw.server.session_count(), 0);
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::ServerDisconnect]
+    );
+}
+
+#[test]
+fn server_close_on_websocket_sends_buffer_then_close() {
+    let mut raw = Raw::new(test_config());
+    let socket = raw.ws("EIO=4&transport=websocket");
+    let sid = sid_of(&raw.frames(socket)[0]);
+    raw.auto_written = false;
+    raw.send(&sid, "a");
+    raw.send(&sid, "b");
+    raw.server.close(raw.now, &sid).unwrap();
+    raw.drain();
+    assert_eq!(raw.frames(socket), ["4a", "4b", "1"]);
+    assert_eq!(raw.closed.get(&socket), Some(&1000));
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::ServerDisconnect]
+    );
+}
+
+#[test]
+fn websocket_writes_are_batched_while_a_write_is_in_flight() {
+    let mut raw = Raw::new(test_config());
+    let socket = raw.ws("EIO=4&transport=websocket");
+    let sid = sid_of(&raw.frames(socket)[0]);
+    raw.auto_written = false;
+    raw.send(&sid, "1st");
+    for i in 0..16 {
+        raw.send(&sid, format!("burst {i}"));
+    }
+    assert_eq!(raw.frames(socket), ["41st"], "the rest waits for the write");
+    raw.server.handle_ws_written(raw.now, socket);
+    raw.drain();
+    assert_eq!(raw.frames(socket).len(), 16, "one batch for the burst");
+    assert_eq!(raw.server.queued_messages(&sid), Some(0));
+}
+
+#[test]
+fn overflow_policies() {
+    let limits = |overflow| BufferLimits {
+        max_packets: 2,
+        max_bytes: 1024,
+        overflow,
+    };
+    let mut raw = Raw::new(ServerConfig {
+        buffer: limits(OverflowPolicy::Reject),
+        ..test_config()
+    });
+    let sid = raw.handshake();
+    raw.send(&sid, "a");
+    raw.send(&sid, "b");
+    assert_eq!(raw.server.send(raw.now, &sid, "c"), Err(SendError::BufferFull));
+    // Control packets are never refused: the ping still goes out, ahead of the data.
+    raw.advance(Duration::from_millis(300));
+    let get = raw.get(&format!("EIO=4&transport=polling&sid={sid}"));
+    assert_eq!(raw.answer(get).1, "2\u{1e}4a\u{1e}4b");
+
+    let mut raw = Raw::new(ServerConfig {
+        buffer: limits(OverflowPolicy::DropOldest),
+        ..test_config()
+    });
+    let sid = raw.handshake();
+    for text in ["a", "b", "c"] {
+        raw.send(&sid, text);
+    }
+    let get = raw.get(&format!("EIO=4&transport=polling&sid={sid}"));
+    assert_eq!(raw.answer(get).1, "4b\u{1e}4c");
+
+    let mut raw = Raw::new(ServerConfig {
+        buffer: limits(OverflowPolicy::Close),
+        ..test_config()
+    });
+    let sid = raw.handshake();
+    raw.send(&sid, "a");
+    raw.send(&sid, "b");
+    assert_eq!(raw.server.send(raw.now, &sid, "c"), Err(SendError::Closed));
+    raw.drain();
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::BufferOverflow]
+    );
+}
+
+#[test]
+fn abandoned_poll_closes_the_session() {
+    let mut raw = Raw::new(test_config());
+    let sid = raw.handshake();
+    let get = raw.get(&format!("EIO=4&transport=polling&sid={sid}"));
+    raw.server.handle_request_closed(raw.now, get);
+    raw.drain();
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::TransportClose]
+    );
+    assert!(!raw.is_answered(get), "a request the peer dropped needs no answer");
+}
+
+#[test]
+fn websocket_closed_by_the_peer() {
+    let mut raw = Raw::new(test_config());
+    let (sid, socket) = raw.upgraded();
+    raw.take_events();
+    raw.server.handle_ws_closed(raw.now, socket);
+    raw.drain();
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::TransportClose]
+    );
+    assert_eq!(raw.server.transport(&sid), None);
+    assert!(!raw.closed.contains_key(&socket));
+}
+
+#[test]
+fn initial_message_grace_and_b64() {
+    let mut raw = Raw::new(ServerConfig {
+        initial_message: Some(Message::from("hi")),
+        ping_interval_grace: Duration::from_millis(50),
+        ..test_config()
+    });
+    let id = raw.get("EIO=4&transport=polling");
+    let body = raw.answer(id).1;
+    assert!(body.contains(r#""pingInterval":350"#), "{body}");
+    assert!(body.ends_with("\u{1e}4hi"), "{body}");
+    // The server still pings every 300 ms.
+    let sid = sid_of(&body);
+    let get = raw.get(&format!("EIO=4&transport=polling&sid={sid}"));
+    raw.advance(Duration::from_millis(300));
+    assert_eq!(raw.answer(get).1, "2");
+
+    let socket = raw.ws("EIO=4&transport=websocket&b64=1");
+    let sid = sid_of(&raw.frames(socket)[0]);
+    raw.send(&sid, Bytes::from_static(&[1, 2, 3, 4]));
+    assert_eq!(raw.frames(socket), ["bAQIDBA=="]);
+}
+
+#[test]
+fn shutdown_closes_everything_and_refuses_handshakes() {
+    let mut raw = Raw::new(test_config());
+    let polling = raw.handshake();
+    let socket = raw.ws("EIO=4&transport=websocket");
+    raw.frames(socket);
+    let get = raw.get(&format!("EIO=4&transport=polling&sid={polling}"));
+    raw.server.shutdown(raw.now);
+    raw.drain();
+    assert_eq!(raw.answer(get).1, "1");
+    assert_eq!(raw.frames(socket), ["1"]);
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::ServerShutdown; 2]
+    );
+    let id = raw.get("EIO=4&transport=polling");
+    assert_eq!(raw.answer(id).0, 503);
+    assert_eq!(raw.server.session_count(), 0);
+    assert_eq!(raw.server.poll_timeout(), None);
+}
+
+#[test]
+fn commands_on_unknown_sessions_are_local_errors() {
+    let mut raw = Raw::new(test_config());
+    let sid = raw.handshake();
+    raw.server.close(raw.now, &sid).unwrap();
+    raw.advance(Duration::from_secs(31));
+    assert_eq!(raw.server.send(raw.now, &sid, "x"), Err(SendError::UnknownSession));
+    assert_eq!(raw.server.close(raw.now, &sid), Err(SendError::UnknownSession));
+}
+
+#[test]
+fn heartbeat_runs_for_simulated_hours_with_the_default_config() {
+    let mut raw = Raw::new(ServerConfig::default());
+    let socket = raw.ws("EIO=4&transport=websocket");
+    raw.frames(socket);
+    for _ in 0..(3 * 3600 / 25) {
+        raw.advance(Duration::from_secs(25));
+        assert_eq!(raw.frames(socket), ["2"]);
+        raw.advance(Duration::from_secs(1));
+        raw.ws_text(socket, "3");
+    }
+    assert_eq!(raw.server.session_count(), 1);
+}
