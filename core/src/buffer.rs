@@ -142,9 +142,15 @@ mod tests {
         let mut buffer = OutBuffer::default();
         let limits = limits(1, OverflowPolicy::Reject);
         buffer.push_message("a".into(), &limits).unwrap();
-        assert_eq!(buffer.push_message("b".into(), &limits), Err(Overflow::Reject));
+        assert_eq!(
+            buffer.push_message("b".into(), &limits),
+            Err(Overflow::Reject)
+        );
         buffer.push_control(Packet::Ping);
-        assert_eq!(buffer.take_all(), vec![Packet::Ping, Packet::Message("a".into())]);
+        assert_eq!(
+            buffer.take_all(),
+            vec![Packet::Ping, Packet::Message("a".into())]
+        );
     }
 
     #[test]

@@ -91,7 +91,10 @@ mod tests {
         assert_eq!(a.as_str().len(), SID_LEN);
         assert_eq!(Sid::parse(a.as_str()), Some(a));
         assert_eq!(Sid::parse("short"), None);
-        assert_eq!(Sid::parse("__proto__constructor"), Some(Sid(*b"__proto__constructor")));
+        assert_eq!(
+            Sid::parse("__proto__constructor"),
+            Some(Sid(*b"__proto__constructor"))
+        );
         assert_eq!(Sid::parse("aaaaaaaaaaaaaaaaaaa="), None);
         assert_eq!(Sid::parse("éééééééééé"), None);
     }

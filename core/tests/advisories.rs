@@ -25,7 +25,10 @@ fn oversized_body_is_refused_at_the_crossing_chunk() {
     let chunk = Bytes::from(vec![b'4'; 64 * 1024]);
     let mut sent = 0usize;
     while !raw.is_answered(id) {
-        assert!(sent <= 1_000_000 + chunk.len(), "kept reading past the limit");
+        assert!(
+            sent <= 1_000_000 + chunk.len(),
+            "kept reading past the limit"
+        );
         raw.server.handle_body(raw.now, id, chunk.clone());
         raw.drain();
         sent += chunk.len();
@@ -56,7 +59,10 @@ fn a_flood_of_tiny_packets_hits_the_packet_cap() {
     let mut raw = raw();
     let sid = raw.handshake();
     let body = "6\x1e".repeat(20_000) + "6";
-    let id = raw.post(&format!("EIO=4&transport=polling&sid={sid}"), body.as_bytes());
+    let id = raw.post(
+        &format!("EIO=4&transport=polling&sid={sid}"),
+        body.as_bytes(),
+    );
     assert_eq!(raw.answer(id).0, 413);
     assert_eq!(raw.server.session_count(), 0);
 }
@@ -98,7 +104,11 @@ fn odd_query_values_get_400_with_a_code() {
 fn every_bad_post_is_answered() {
     for (content_type, body, status) in [
         (Some("application/octet-stream"), &b"4hi"[..], 400),
-        (Some("application/octet-stream; charset=binary"), b"4hi", 400),
+        (
+            Some("application/octet-stream; charset=binary"),
+            b"4hi",
+            400,
+        ),
         (Some("text/plain;charset=UTF-8"), b"", 400),
         (None, b"", 400),
         (Some("application/json"), b"4fine", 200),
@@ -140,7 +150,13 @@ fn octet_stream_closes_with_a_typed_reason() {
 #[test]
 fn odd_sids_on_upgrade_requests() {
     let mut raw = raw();
-    for sid in ["__proto__", "", "AAAAAAAAAAAAAAAAAAAA", "constructor", "%00"] {
+    for sid in [
+        "__proto__",
+        "",
+        "AAAAAAAAAAAAAAAAAAAA",
+        "constructor",
+        "%00",
+    ] {
         let id = raw.ws(&format!("EIO=4&transport=websocket&sid={sid}"));
         assert!(!raw.accepted.contains(&id));
         let (status, body) = raw.answer(id);
@@ -223,9 +239,14 @@ fn rejected_authorization_gets_403_with_the_message() {
         (403, r#"{"code":4,"message":"Thou shall not pass"}"#.into())
     );
     let id = raw.ws("EIO=4&transport=websocket");
-    raw.server.authorize(raw.now, id, Authorization::Accept).unwrap();
+    raw.server
+        .authorize(raw.now, id, Authorization::Accept)
+        .unwrap();
     raw.drain();
-    assert!(raw.accepted.contains(&id), "authorization runs for WebSocket handshakes too");
+    assert!(
+        raw.accepted.contains(&id),
+        "authorization runs for WebSocket handshakes too"
+    );
 }
 
 // CVE-2026-48809: a huge POST with an unknown sid, and a huge WebSocket message.
@@ -282,7 +303,9 @@ fn abandoned_upgrade_is_reaped() {
 fn unexpected_frames_never_panic() {
     let mut raw = raw();
     let socket = raw.ws("EIO=4&transport=websocket");
-    for frame in ["", "b", "b!!", "0{}", "2", "2probe", "3probe", "5", "6", "9"] {
+    for frame in [
+        "", "b", "b!!", "0{}", "2", "2probe", "3probe", "5", "6", "9",
+    ] {
         raw.ws_send(socket, Frame::Text(frame.into()));
     }
     // "" is a parse error, so the session ended there, and later frames went nowhere.

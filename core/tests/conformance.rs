@@ -27,7 +27,16 @@ fn polling_handshake_has_exactly_the_five_keys() {
         serde_json::from_str(&body[1..]).unwrap();
     let mut keys: Vec<_> = open.keys().cloned().collect();
     keys.sort();
-    assert_eq!(keys, ["maxPayload", "pingInterval", "pingTimeout", "sid", "upgrades"]);
+    assert_eq!(
+        keys,
+        [
+            "maxPayload",
+            "pingInterval",
+            "pingTimeout",
+            "sid",
+            "upgrades"
+        ]
+    );
     assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
     assert_eq!(open["pingInterval"], 300);
     assert_eq!(open["pingTimeout"], 200);
@@ -211,7 +220,10 @@ fn websocket_heartbeat_then_timeout_closes() {
     raw.advance(Duration::from_millis(300));
     assert_eq!(raw.frames(socket), ["2"]);
     raw.advance(Duration::from_millis(199));
-    assert!(!raw.closed.contains_key(&socket), "timeout starts when the ping is queued");
+    assert!(
+        !raw.closed.contains_key(&socket),
+        "timeout starts when the ping is queued"
+    );
     raw.advance(Duration::from_millis(1));
     assert!(raw.closed.contains_key(&socket));
     assert_eq!(raw.server.session_count(), 0);
@@ -299,7 +311,10 @@ fn messages_sent_before_the_probe_arrive_over_polling() {
     assert_eq!(raw.answer(get).1, "4early");
     raw.ws_text(socket, "2probe");
     raw.ws_text(socket, "5");
-    assert_eq!(raw.server.transport(&sid), Some(engineio_core::Transport::WebSocket));
+    assert_eq!(
+        raw.server.transport(&sid),
+        Some(engineio_core::Transport::WebSocket)
+    );
 }
 
 #[test]
@@ -318,7 +333,11 @@ fn unfinished_probe_is_dropped_and_polling_goes_on() {
     assert_eq!(raw.closed.get(&socket), Some(&1000));
     raw.send(&sid, "after");
     let get = raw.get(&q);
-    assert_eq!(raw.answer(get), (200, "4after".into()), "the session lives on over polling");
+    assert_eq!(
+        raw.answer(get),
+        (200, "4after".into()),
+        "the session lives on over polling"
+    );
 }
 
 #[test]
@@ -328,7 +347,10 @@ fn unexpected_packet_on_the_probe_drops_only_the_probe() {
     let socket = raw.ws(&format!("EIO=4&transport=websocket&sid={sid}"));
     raw.ws_text(socket, "4nope");
     assert!(raw.closed.contains_key(&socket));
-    assert_eq!(raw.server.transport(&sid), Some(engineio_core::Transport::Polling));
+    assert_eq!(
+        raw.server.transport(&sid),
+        Some(engineio_core::Transport::Polling)
+    );
     assert_eq!(raw.server.session_count(), 1);
 }
 
@@ -347,7 +369,14 @@ fn closing_while_upgrading_aborts_the_probe() {
 #[test]
 fn transport_names_are_compared_exactly() {
     let mut raw = raw();
-    for transport in ["constructor", "__proto__", "toString", "", "Polling", "polling%00"] {
+    for transport in [
+        "constructor",
+        "__proto__",
+        "toString",
+        "",
+        "Polling",
+        "polling%00",
+    ] {
         let id = raw.get(&format!("EIO=4&transport={transport}"));
         let (status, body) = raw.answer(id);
         assert_eq!((status, error_code(&body)), (400, 0), "{transport:?}");

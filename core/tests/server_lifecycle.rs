@@ -55,7 +55,9 @@ fn rejected_connection_gets_401_and_no_disconnect() {
         panic!("expected Connecting");
     };
     let body = Bytes::from_static(br#"{"message":"no token"}"#);
-    raw.server.reject_connect(raw.now, &sid, Some(body)).unwrap();
+    raw.server
+        .reject_connect(raw.now, &sid, Some(body))
+        .unwrap();
     raw.drain();
     assert!(!raw.accepted.contains(&id), "refused before the 101");
     assert_eq!(raw.answer(id), (401, r#"{"message":"no token"}"#.into()));
@@ -81,7 +83,10 @@ fn server_close_reaches_a_polling_client_on_its_next_get() {
     raw.send(&sid, "last words");
     raw.server.close(raw.now, &sid).unwrap();
     raw.drain();
-    assert_eq!(raw.server.send(raw.now, &sid, "too late"), Err(SendError::Closed));
+    assert_eq!(
+        raw.server.send(raw.now, &sid, "too late"),
+        Err(SendError::Closed)
+    );
     assert!(disconnects(&raw.take_events()).is_empty(), "not yet told");
     let get = raw.get(&q);
     assert_eq!(raw.answer(get).1, "4last words\u{1e}1");
@@ -156,7 +161,10 @@ fn overflow_policies() {
     let sid = raw.handshake();
     raw.send(&sid, "a");
     raw.send(&sid, "b");
-    assert_eq!(raw.server.send(raw.now, &sid, "c"), Err(SendError::BufferFull));
+    assert_eq!(
+        raw.server.send(raw.now, &sid, "c"),
+        Err(SendError::BufferFull)
+    );
     // Control packets are never refused: the ping still goes out, ahead of the data.
     raw.advance(Duration::from_millis(300));
     let get = raw.get(&format!("EIO=4&transport=polling&sid={sid}"));
@@ -199,7 +207,10 @@ fn abandoned_poll_closes_the_session() {
         disconnects(&raw.take_events()),
         [DisconnectReason::TransportClose]
     );
-    assert!(!raw.is_answered(get), "a request the peer dropped needs no answer");
+    assert!(
+        !raw.is_answered(get),
+        "a request the peer dropped needs no answer"
+    );
 }
 
 #[test]
@@ -267,8 +278,14 @@ fn commands_on_unknown_sessions_are_local_errors() {
     let sid = raw.handshake();
     raw.server.close(raw.now, &sid).unwrap();
     raw.advance(Duration::from_secs(31));
-    assert_eq!(raw.server.send(raw.now, &sid, "x"), Err(SendError::UnknownSession));
-    assert_eq!(raw.server.close(raw.now, &sid), Err(SendError::UnknownSession));
+    assert_eq!(
+        raw.server.send(raw.now, &sid, "x"),
+        Err(SendError::UnknownSession)
+    );
+    assert_eq!(
+        raw.server.close(raw.now, &sid),
+        Err(SendError::UnknownSession)
+    );
 }
 
 #[test]

@@ -96,10 +96,15 @@ mod tests {
 
     #[test]
     fn decodes_base64_with_and_without_padding() {
-        let expected = Ok(Packet::Message(Message::Binary(Bytes::from_static(&[1, 2, 3, 4]))));
+        let expected = Ok(Packet::Message(Message::Binary(Bytes::from_static(&[
+            1, 2, 3, 4,
+        ]))));
         assert_eq!(decode("bAQIDBA=="), expected);
         assert_eq!(decode("bAQIDBA"), expected);
-        assert_eq!(decode("b"), Ok(Packet::Message(Message::Binary(Bytes::new()))));
+        assert_eq!(
+            decode("b"),
+            Ok(Packet::Message(Message::Binary(Bytes::new())))
+        );
         assert_eq!(decode("b!!!"), Err(DecodeError::InvalidBase64));
     }
 
@@ -129,7 +134,9 @@ mod tests {
         let frame = Frame::Binary(Bytes::from_static(b"4abc"));
         assert_eq!(
             Packet::from_frame(frame),
-            Ok(Packet::Message(Message::Binary(Bytes::from_static(b"4abc"))))
+            Ok(Packet::Message(Message::Binary(Bytes::from_static(
+                b"4abc"
+            ))))
         );
     }
 }

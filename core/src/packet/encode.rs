@@ -111,7 +111,10 @@ mod tests {
 
     #[test]
     fn polling_forms() {
-        assert_eq!(polling(&Packet::Message("héllo".into())), "4héllo".as_bytes());
+        assert_eq!(
+            polling(&Packet::Message("héllo".into())),
+            "4héllo".as_bytes()
+        );
         assert_eq!(polling(&Packet::Message("".into())), b"4");
         let binary = Packet::Message(Message::Binary(Bytes::from_static(&[1, 2, 3, 4])));
         assert_eq!(polling(&binary), b"bAQIDBA==");
@@ -122,9 +125,18 @@ mod tests {
     #[test]
     fn frames() {
         let binary = Packet::Message(Message::Binary(Bytes::from_static(&[1, 2])));
-        assert_eq!(binary.to_frame(false), Frame::Binary(Bytes::from_static(&[1, 2])));
+        assert_eq!(
+            binary.to_frame(false),
+            Frame::Binary(Bytes::from_static(&[1, 2]))
+        );
         assert_eq!(binary.to_frame(true), Frame::Text("bAQI=".into()));
-        assert_eq!(Packet::Message("x".into()).to_frame(false), Frame::Text("4x".into()));
-        assert_eq!(Packet::PongProbe.to_frame(false), Frame::Text("3probe".into()));
+        assert_eq!(
+            Packet::Message("x".into()).to_frame(false),
+            Frame::Text("4x".into())
+        );
+        assert_eq!(
+            Packet::PongProbe.to_frame(false),
+            Frame::Text("3probe".into())
+        );
     }
 }

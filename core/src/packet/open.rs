@@ -71,9 +71,15 @@ mod tests {
             r#"{{"sid":"s","upgrades":[],"pingInterval":{},"pingTimeout":2}}"#,
             "9".repeat(400)
         );
-        assert_eq!(OpenPacket::parse(huge.as_bytes()), Err(DecodeError::InvalidOpen));
+        assert_eq!(
+            OpenPacket::parse(huge.as_bytes()),
+            Err(DecodeError::InvalidOpen)
+        );
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        assert_eq!(OpenPacket::parse(deep.as_bytes()), Err(DecodeError::InvalidOpen));
+        assert_eq!(
+            OpenPacket::parse(deep.as_bytes()),
+            Err(DecodeError::InvalidOpen)
+        );
         assert_eq!(
             OpenPacket::parse(br#"{"sid":"s","upgrades":[],"pingInterval":-1,"pingTimeout":2}"#),
             Err(DecodeError::InvalidOpen)

@@ -187,7 +187,9 @@ mod tests {
             all(b"4hello\x1ebAQIDBA=="),
             vec![
                 Ok(Packet::Message("hello".into())),
-                Ok(Packet::Message(Message::Binary(Bytes::from_static(&[1, 2, 3, 4])))),
+                Ok(Packet::Message(Message::Binary(Bytes::from_static(&[
+                    1, 2, 3, 4
+                ])))),
             ]
         );
     }
@@ -196,7 +198,10 @@ mod tests {
     fn stops_at_the_first_error() {
         assert_eq!(
             all(b"4a\x1ex\x1e4b"),
-            vec![Ok(Packet::Message("a".into())), Err(DecodeError::UnknownType(b'x'))]
+            vec![
+                Ok(Packet::Message("a".into())),
+                Err(DecodeError::UnknownType(b'x'))
+            ]
         );
         assert_eq!(all(b""), vec![Err(DecodeError::Empty)]);
         assert_eq!(
@@ -208,7 +213,14 @@ mod tests {
     #[test]
     fn caps_the_packet_count() {
         let got: Vec<_> = decode(Bytes::from_static(b"6\x1e6\x1e6"), 2).collect();
-        assert_eq!(got, vec![Ok(Packet::Noop), Ok(Packet::Noop), Err(DecodeError::TooManyPackets)]);
+        assert_eq!(
+            got,
+            vec![
+                Ok(Packet::Noop),
+                Ok(Packet::Noop),
+                Err(DecodeError::TooManyPackets)
+            ]
+        );
         let mut decoder = PayloadDecoder::new(2);
         let mut out = Vec::new();
         assert_eq!(
@@ -225,10 +237,16 @@ mod tests {
         for split in 0..=body.len() {
             let mut decoder = PayloadDecoder::new(100);
             let mut out = Vec::new();
-            decoder.push(Bytes::copy_from_slice(&body[..split]), &mut out).unwrap();
-            decoder.push(Bytes::copy_from_slice(&body[split..]), &mut out).unwrap();
+            decoder
+                .push(Bytes::copy_from_slice(&body[..split]), &mut out)
+                .unwrap();
+            decoder
+                .push(Bytes::copy_from_slice(&body[split..]), &mut out)
+                .unwrap();
             decoder.finish(&mut out).unwrap();
-            let whole: Vec<_> = decode(Bytes::from_static(body), 100).map(Result::unwrap).collect();
+            let whole: Vec<_> = decode(Bytes::from_static(body), 100)
+                .map(Result::unwrap)
+                .collect();
             assert_eq!(out, whole, "split at {split}");
         }
     }

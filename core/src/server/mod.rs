@@ -197,7 +197,9 @@ impl Server {
             return self.refuse(request, ErrorCode::UnsupportedProtocolVersion);
         }
         let config = Arc::clone(&self.config);
-        let Some(session) = self.sessions.get_mut(&sid) else { return };
+        let Some(session) = self.sessions.get_mut(&sid) else {
+            return;
+        };
         let mut ctx = Ctx {
             now,
             config: &config,
@@ -208,7 +210,9 @@ impl Server {
             (Transport::Polling, Transport::Polling) => match head.method {
                 Method::Get => session.handle_poll(request, &mut ctx),
                 Method::Post => session.handle_post(request, head, &mut ctx),
-                Method::Other => ctx.out.respond(request, Response::error(ErrorCode::BadRequest)),
+                Method::Other => ctx
+                    .out
+                    .respond(request, Response::error(ErrorCode::BadRequest)),
             },
             (Transport::Polling, Transport::WebSocket)
                 if wants_upgrade
@@ -220,7 +224,9 @@ impl Server {
             }
             // Transport mismatch, a second WebSocket for an upgraded or upgrading session, or a
             // WebSocket request without the upgrade header.
-            _ => ctx.out.respond(request, Response::error(ErrorCode::BadRequest)),
+            _ => ctx
+                .out
+                .respond(request, Response::error(ErrorCode::BadRequest)),
         }
         self.settle(sid);
     }
@@ -282,7 +288,9 @@ impl Server {
 
     /// A data frame arrived on a WebSocket the core accepted.
     pub fn handle_ws_frame(&mut self, now: Instant, socket: RequestId, frame: Frame) {
-        let Some(&(_, kind)) = self.out.routes.get(&socket) else { return };
+        let Some(&(_, kind)) = self.out.routes.get(&socket) else {
+            return;
+        };
         self.with_route(now, socket, |session, ctx| match kind {
             RouteKind::Probe => session.handle_probe_frame(frame, ctx),
             _ => session.handle_socket_frame(frame, ctx),
@@ -370,7 +378,12 @@ impl Server {
 
     /// Refuses a session held in [`Event::Connecting`] with 401 and `body` (JSON; default
     /// `{"message":"Unauthorized"}`). It ends without a `Disconnected` event.
-    pub fn reject_connect(&mut self, now: Instant, sid: &Sid, body: Option<Bytes>) -> Result<(), SendError> {
+    pub fn reject_connect(
+        &mut self,
+        now: Instant,
+        sid: &Sid,
+        body: Option<Bytes>,
+    ) -> Result<(), SendError> {
         self.command(now, sid, |session, ctx| {
             session.refuse(unauthorized(body), ctx);
             Ok(())
@@ -378,7 +391,12 @@ impl Server {
     }
 
     /// Queues a message for the session; it goes out on the next poll or WebSocket write.
-    pub fn send(&mut self, now: Instant, sid: &Sid, message: impl Into<Message>) -> Result<(), SendError> {
+    pub fn send(
+        &mut self,
+        now: Instant,
+        sid: &Sid,
+        message: impl Into<Message>,
+    ) -> Result<(), SendError> {
         let message = message.into();
         self.command(now, sid, |session, ctx| session.send(message, ctx))
     }
@@ -486,15 +504,27 @@ impl Server {
         result
     }
 
-    fn with_route(&mut self, now: Instant, request: RequestId, act: impl FnOnce(&mut Session, &mut Ctx<'_>)) {
+    fn with_route(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        act: impl FnOnce(&mut Session, &mut Ctx<'_>),
+    ) {
         if let Some(&(sid, _)) = self.out.routes.get(&request) {
             self.with_session(now, sid, act);
         }
     }
 
-    fn with_session(&mut self, now: Instant, sid: Sid, act: impl FnOnce(&mut Session, &mut Ctx<'_>)) {
+    fn with_session(
+        &mut self,
+        now: Instant,
+        sid: Sid,
+        act: impl FnOnce(&mut Session, &mut Ctx<'_>),
+    ) {
         let config = Arc::clone(&self.config);
-        let Some(session) = self.sessions.get_mut(&sid) else { return };
+        let Some(session) = self.sessions.get_mut(&sid) else {
+            return;
+        };
         let mut ctx = Ctx {
             now,
             config: &config,

@@ -132,11 +132,13 @@ pub(crate) struct Outputs {
 
 impl Outputs {
     pub(crate) fn respond(&mut self, request: RequestId, response: Response) {
-        self.transmits.push_back(Transmit::Respond { request, response });
+        self.transmits
+            .push_back(Transmit::Respond { request, response });
     }
 
     pub(crate) fn ws_send(&mut self, socket: RequestId, frames: Vec<Frame>) {
-        self.transmits.push_back(Transmit::WsSend { socket, frames });
+        self.transmits
+            .push_back(Transmit::WsSend { socket, frames });
     }
 
     pub(crate) fn ws_close(&mut self, socket: RequestId, code: u16) {

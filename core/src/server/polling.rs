@@ -30,7 +30,8 @@ impl Session {
             return self.answer_poll(request, ctx);
         }
         if self.held_get.is_some() {
-            ctx.out.respond(request, Response::error(ErrorCode::BadRequest));
+            ctx.out
+                .respond(request, Response::error(ErrorCode::BadRequest));
             let reason = DisconnectReason::TransportError(TransportError::OverlappingPoll);
             return self.terminate(reason, ctx);
         }
@@ -47,17 +48,24 @@ impl Session {
     }
 
     /// A polling POST's head: checks it, then asks the runtime for the body.
-    pub(crate) fn handle_post(&mut self, request: RequestId, head: &Request<'_>, ctx: &mut Ctx<'_>) {
+    pub(crate) fn handle_post(
+        &mut self,
+        request: RequestId,
+        head: &Request<'_>,
+        ctx: &mut Ctx<'_>,
+    ) {
         let octet_stream = head
             .content_type
             .is_some_and(|value| value.trim_start().starts_with("application/octet-stream"));
         if octet_stream {
-            ctx.out.respond(request, Response::error(ErrorCode::BadRequest));
+            ctx.out
+                .respond(request, Response::error(ErrorCode::BadRequest));
             let reason = DisconnectReason::TransportError(TransportError::InvalidContentType);
             return self.terminate(reason, ctx);
         }
         if self.post.is_some() {
-            ctx.out.respond(request, Response::error(ErrorCode::BadRequest));
+            ctx.out
+                .respond(request, Response::error(ErrorCode::BadRequest));
             let reason = DisconnectReason::TransportError(TransportError::OverlappingPost);
             return self.terminate(reason, ctx);
         }
@@ -82,7 +90,9 @@ impl Session {
 
     /// The next chunk of the POST body.
     pub(crate) fn handle_body(&mut self, chunk: Bytes, ctx: &mut Ctx<'_>) {
-        let Some(post) = self.post.as_mut() else { return };
+        let Some(post) = self.post.as_mut() else {
+            return;
+        };
         post.received = post.received.saturating_add(chunk.len());
         if post.received > ctx.config.max_payload {
             let request = post.request;
@@ -97,7 +107,9 @@ impl Session {
 
     /// The end of the POST body: deliver its packets and acknowledge.
     pub(crate) fn handle_body_end(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(post) = self.post.as_mut() else { return };
+        let Some(post) = self.post.as_mut() else {
+            return;
+        };
         if let Err(error) = post.decoder.finish(&mut post.packets) {
             return self.fail_post(error, ctx);
         }
@@ -120,7 +132,8 @@ impl Session {
             ctx.out.respond(post.request, payload_too_large());
             return self.terminate(DisconnectReason::PayloadTooLarge, ctx);
         }
-        ctx.out.respond(post.request, Response::error(ErrorCode::BadRequest));
+        ctx.out
+            .respond(post.request, Response::error(ErrorCode::BadRequest));
         for packet in post.packets {
             if self.deliver(packet, ctx) == Delivery::Closed {
                 return;
@@ -167,9 +180,16 @@ impl Session {
     pub(crate) fn handle_request_closed(&mut self, request: RequestId, ctx: &mut Ctx<'_>) {
         if self.held_get == Some(request) {
             self.held_get = None;
-        } else if self.post.as_ref().is_some_and(|post| post.request == request) {
+        } else if self
+            .post
+            .as_ref()
+            .is_some_and(|post| post.request == request)
+        {
             self.post = None;
-        } else if let Phase::Connecting { request: pending, .. } = self.phase {
+        } else if let Phase::Connecting {
+            request: pending, ..
+        } = self.phase
+        {
             if pending == request {
                 self.ended = true;
             }

@@ -291,7 +291,10 @@ mod tests {
     fn error_bodies_match_the_reference() {
         let response = Response::error(ErrorCode::UnknownSid);
         assert_eq!(response.status, 400);
-        assert_eq!(&response.body[..], br#"{"code":1,"message":"Session ID unknown"}"#);
+        assert_eq!(
+            &response.body[..],
+            br#"{"code":1,"message":"Session ID unknown"}"#
+        );
         assert_eq!(Response::error(ErrorCode::Forbidden).status, 403);
     }
 

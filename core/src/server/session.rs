@@ -71,7 +71,13 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(sid: Sid, transport: Transport, b64: bool, request: RequestId, ctx: &mut Ctx<'_>) -> Self {
+    pub(crate) fn new(
+        sid: Sid,
+        transport: Transport,
+        b64: bool,
+        request: RequestId,
+        ctx: &mut Ctx<'_>,
+    ) -> Self {
         ctx.out.route(request, sid, RouteKind::Connecting);
         Self {
             sid,
@@ -149,7 +155,8 @@ impl Session {
         match self.transport {
             Transport::Polling => {
                 let kind = ResponseKind::Handshake { sid: self.sid };
-                ctx.out.respond(request, Response::payload(encode(&packets), kind));
+                ctx.out
+                    .respond(request, Response::payload(encode(&packets), kind));
             }
             Transport::WebSocket => {
                 ctx.out
@@ -241,8 +248,10 @@ impl Session {
             self.held_get = None;
             ctx.out.unroute(get);
         }
-        ctx.out
-            .respond(get, Response::payload(encode(&packets), ResponseKind::Payload));
+        ctx.out.respond(
+            get,
+            Response::payload(encode(&packets), ResponseKind::Payload),
+        );
         if let Some(reason) = closing {
             self.terminate(reason, ctx);
         }
@@ -333,12 +342,15 @@ impl Session {
             } else {
                 Packet::Close
             };
-            ctx.out
-                .respond(get, Response::payload(encode(&[last]), ResponseKind::Payload));
+            ctx.out.respond(
+                get,
+                Response::payload(encode(&[last]), ResponseKind::Payload),
+            );
         }
         if let Some(post) = self.post.take() {
             ctx.out.unroute(post.request);
-            ctx.out.respond(post.request, Response::error(ErrorCode::UnknownSid));
+            ctx.out
+                .respond(post.request, Response::error(ErrorCode::UnknownSid));
         }
         self.abort_upgrade(ctx);
         if let Some(socket) = self.socket.take() {
@@ -378,7 +390,10 @@ impl Session {
     }
 
     pub(crate) fn frames(&self, packets: Vec<Packet>) -> Vec<crate::packet::Frame> {
-        packets.iter().map(|packet| packet.to_frame(self.b64)).collect()
+        packets
+            .iter()
+            .map(|packet| packet.to_frame(self.b64))
+            .collect()
     }
 }
 

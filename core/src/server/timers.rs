@@ -96,7 +96,11 @@ mod tests {
         assert_eq!(timers.next_deadline(), Some(start + Duration::from_secs(2)));
         assert_eq!(timers.pop_due(start + Duration::from_secs(1)), None);
         assert_eq!(timers.pop_due(start + Duration::from_secs(3)), Some(owner));
-        assert_eq!(timers.pop_due(start + Duration::from_secs(6)), None, "5 s entry is stale");
+        assert_eq!(
+            timers.pop_due(start + Duration::from_secs(6)),
+            None,
+            "5 s entry is stale"
+        );
         timers.remove(owner);
         timers.prune();
         assert_eq!(timers.next_deadline(), None);

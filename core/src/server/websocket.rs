@@ -10,8 +10,8 @@ use crate::packet::{Frame, Packet};
 use crate::types::{DisconnectReason, RequestId, Transport};
 
 use super::outputs::{Ctx, Event, RouteKind};
-use super::session::{encode, Session, Upgrade};
 use super::request::{Response, ResponseKind};
+use super::session::{encode, Session, Upgrade};
 
 impl Session {
     /// A WebSocket with this session's sid: the start of an upgrade.
@@ -30,13 +30,16 @@ impl Session {
 
     /// A frame on the probe socket.
     pub(crate) fn handle_probe_frame(&mut self, frame: Frame, ctx: &mut Ctx<'_>) {
-        let Some(upgrade) = self.upgrade.as_mut() else { return };
+        let Some(upgrade) = self.upgrade.as_mut() else {
+            return;
+        };
         match Packet::from_frame(frame) {
             Ok(Packet::PingProbe) if !upgrade.probed => {
                 upgrade.probed = true;
                 upgrade.batches_in_flight += 1;
                 let socket = upgrade.socket;
-                ctx.out.ws_send(socket, vec![Packet::PongProbe.to_frame(false)]);
+                ctx.out
+                    .ws_send(socket, vec![Packet::PongProbe.to_frame(false)]);
                 if let Some(get) = self.held_get.take() {
                     ctx.out.unroute(get);
                     let noop = Response::payload(encode(&[Packet::Noop]), ResponseKind::Payload);
@@ -52,7 +55,9 @@ impl Session {
     }
 
     fn complete_upgrade(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(upgrade) = self.upgrade.take() else { return };
+        let Some(upgrade) = self.upgrade.take() else {
+            return;
+        };
         if let Some(get) = self.held_get.take() {
             ctx.out.unroute(get);
             let noop = Response::payload(encode(&[Packet::Noop]), ResponseKind::Payload);
@@ -94,7 +99,12 @@ impl Session {
     }
 
     /// `socket` closed, or failed with `reason`.
-    pub(crate) fn handle_ws_gone(&mut self, socket: RequestId, reason: DisconnectReason, ctx: &mut Ctx<'_>) {
+    pub(crate) fn handle_ws_gone(
+        &mut self,
+        socket: RequestId,
+        reason: DisconnectReason,
+        ctx: &mut Ctx<'_>,
+    ) {
         if self.socket == Some(socket) {
             if reason == DisconnectReason::TransportClose {
                 self.socket = None;

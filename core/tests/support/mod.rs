@@ -71,7 +71,10 @@ impl Raw {
                 match transmit {
                     Transmit::Respond { request, response } => {
                         assert!(self.answered.insert(request), "{request} answered twice");
-                        assert!(!self.accepted.contains(&request), "{request} answered after 101");
+                        assert!(
+                            !self.accepted.contains(&request),
+                            "{request} answered after 101"
+                        );
                         self.responses.insert(request, response);
                     }
                     Transmit::ReadBody { request } => {
@@ -82,7 +85,10 @@ impl Raw {
                         self.accepted.insert(request);
                     }
                     Transmit::WsSend { socket, frames } => {
-                        assert!(self.accepted.contains(&socket), "frames for unaccepted {socket}");
+                        assert!(
+                            self.accepted.contains(&socket),
+                            "frames for unaccepted {socket}"
+                        );
                         self.frames.entry(socket).or_default().extend(frames);
                         if self.auto_written {
                             self.server.handle_ws_written(self.now, socket);
@@ -102,7 +108,10 @@ impl Raw {
             }
         }
         if self.server.session_count() > 0 {
-            assert!(self.server.poll_timeout().is_some(), "a session exists without a deadline");
+            assert!(
+                self.server.poll_timeout().is_some(),
+                "a session exists without a deadline"
+            );
         }
     }
 
@@ -167,7 +176,10 @@ impl Raw {
         let response = self
             .response(id)
             .unwrap_or_else(|| panic!("{id} has no response"));
-        (response.status, String::from_utf8_lossy(&response.body).into_owned())
+        (
+            response.status,
+            String::from_utf8_lossy(&response.body).into_owned(),
+        )
     }
 
     pub fn is_answered(&self, id: RequestId) -> bool {
