@@ -68,11 +68,6 @@ impl OutBuffer {
         self.control.is_empty() && self.messages.is_empty()
     }
 
-    /// Returns true if a control packet is queued.
-    pub(crate) fn has_control(&self) -> bool {
-        !self.control.is_empty()
-    }
-
     /// Number of queued messages.
     pub(crate) fn message_count(&self) -> usize {
         self.messages.len()

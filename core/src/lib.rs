@@ -89,12 +89,14 @@
 mod buffer;
 pub mod client;
 pub mod packet;
+pub mod runtime;
 pub mod server;
 mod sid;
 mod types;
 
 pub use bytes::Bytes;
 pub use bytestring::ByteString;
+pub use client::{Client, ClientConfig, ClientEvent, ClientTransmit, ConnectError};
 pub use packet::{DecodeError, Frame, Message, OpenPacket, Packet, PacketType};
 pub use server::{
     Authorization, ErrorCode, Event, Method, Request, Response, ResponseKind, Server, ServerConfig,

@@ -160,8 +160,6 @@ pub enum TransportError {
     WebSocket,
     /// An HTTP request failed or answered with an error status (client side).
     Http,
-    /// The handshake response was not a valid open packet (client side).
-    BadHandshake,
 }
 
 impl fmt::Display for TransportError {
@@ -173,7 +171,6 @@ impl fmt::Display for TransportError {
             Self::UnexpectedPacket => "unexpected packet",
             Self::WebSocket => "websocket protocol error",
             Self::Http => "http request failed",
-            Self::BadHandshake => "bad handshake",
         })
     }
 }

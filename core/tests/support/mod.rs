@@ -6,6 +6,8 @@
 //! `poll_timeout()` is `Some` whenever a session exists.
 #![allow(dead_code, unreachable_pub, clippy::disallowed_methods)]
 
+pub mod pair;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
