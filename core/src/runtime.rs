@@ -65,7 +65,8 @@ pub trait Listener: Send + Sync + fmt::Debug {
 /// A byte stream (a TCP connection, possibly wrapped in TLS by the caller).
 pub trait Stream: futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + 'static {}
 
-impl<T> Stream for T where T: futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + 'static {}
+impl<T> Stream for T where T: futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + 'static
+{}
 
 impl fmt::Debug for dyn Stream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

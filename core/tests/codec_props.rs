@@ -272,8 +272,6 @@ proptest! {
         points in vec(any::<Index>(), 0..8),
         max_packets in 0usize..12,
     ) {
-        // Known disagreement, see `empty_body_with_zero_cap_gives_one_error`.
-        prop_assume!(!(body.is_empty() && max_packets == 0));
         let body = Bytes::from(body);
         let whole = decode_whole(&body, max_packets);
         prop_assert_eq!(&decode_chunked(split_at(&body, &points), max_packets), &whole);
@@ -404,17 +402,11 @@ proptest! {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Disagreements with the documented behaviour of `core/src`, reported to its owners. Each test
-// states the documented behaviour and is ignored until the code (or its doc) changes; run them
-// with `cargo test -p engineio-core --test codec_props -- --ignored`.
-// ---------------------------------------------------------------------------------------------
+// Regressions: two disagreements between the code and its documentation, found while writing
+// the properties above and fixed since.
 
-/// `payload::decode` checks the cap before looking at the body, `PayloadDecoder::finish` checks
-/// for an empty body first, so with `max_packets == 0` an empty body gives `TooManyPackets`
-/// whole but `Empty` streamed.
+/// With `max_packets == 0` an empty body gives the same error whole and streamed.
 #[test]
-#[ignore = "core/src: payload::decode and PayloadDecoder disagree on an empty body with cap 0"]
 fn empty_body_with_zero_cap_gives_one_error() {
     assert_eq!(
         decode_whole(&Bytes::new(), 0),
@@ -422,11 +414,8 @@ fn empty_body_with_zero_cap_gives_one_error() {
     );
 }
 
-/// `PayloadDecoder` documents that "records that lie inside one chunk are decoded without
-/// copying", but `push` copies the tail after the last separator into its buffer, so the last
-/// record of every body (the whole body, for a single-packet POST) is copied.
+/// The last record of a body that arrives in one chunk is not copied.
 #[test]
-#[ignore = "core/src: PayloadDecoder copies the last record even when it lies inside one chunk"]
 fn streamed_last_record_shares_the_chunk() {
     let body = Bytes::from_static(b"4hello\x1e4world");
     let mut decoder = PayloadDecoder::new(8);

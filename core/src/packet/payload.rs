@@ -79,14 +79,16 @@ impl Iterator for PayloadIter {
 
 /// Decodes a payload that arrives in chunks (a streamed POST body).
 ///
-/// Records that lie inside one chunk are decoded without copying; only a record cut by a chunk
-/// boundary is copied into an internal buffer, which therefore never holds more than the longest
-/// record. The caller bounds the total body size (`maxPayload`); the decoder bounds the packet
-/// count.
+/// Records that lie inside one chunk are decoded without copying, the last one included (the
+/// uncut tail of a chunk is kept as a slice of it). Only a record cut by a chunk boundary is
+/// copied into an internal buffer, which therefore never holds more than the longest record.
+/// The caller bounds the total body size (`maxPayload`); the decoder bounds the packet count.
 #[derive(Debug)]
 pub struct PayloadDecoder {
+    /// The uncut end of the last chunk, not copied yet.
+    tail: Bytes,
+    /// A record that spans chunks, copied together.
     partial: BytesMut,
-    received_any: bool,
     remaining: usize,
     failed: Option<DecodeError>,
 }
@@ -95,8 +97,8 @@ impl PayloadDecoder {
     /// Creates a decoder that accepts at most `max_packets` packets.
     pub fn new(max_packets: usize) -> Self {
         Self {
+            tail: Bytes::new(),
             partial: BytesMut::new(),
-            received_any: false,
             remaining: max_packets,
             failed: None,
         }
@@ -112,7 +114,11 @@ impl PayloadDecoder {
         if chunk.is_empty() {
             return Ok(());
         }
-        self.received_any = true;
+        if !self.tail.is_empty() {
+            // The previous chunk's tail continues in this chunk: the record spans chunks.
+            let tail = std::mem::take(&mut self.tail);
+            self.partial.extend_from_slice(&tail);
+        }
         while let Some(at) = memchr::memchr(SEPARATOR, &chunk) {
             let head = chunk.split_to(at);
             bytes::Buf::advance(&mut chunk, 1);
@@ -124,7 +130,11 @@ impl PayloadDecoder {
             };
             self.decode_record(record, out)?;
         }
-        self.partial.extend_from_slice(&chunk);
+        if self.partial.is_empty() {
+            self.tail = chunk;
+        } else {
+            self.partial.extend_from_slice(&chunk);
+        }
         Ok(())
     }
 
@@ -133,10 +143,12 @@ impl PayloadDecoder {
         if let Some(error) = self.failed {
             return Err(error);
         }
-        if !self.received_any {
-            return self.fail(DecodeError::Empty);
-        }
-        let record = self.partial.split().freeze();
+        let record = if self.partial.is_empty() {
+            std::mem::take(&mut self.tail)
+        } else {
+            self.partial.split().freeze()
+        };
+        // An empty body is one empty record, as in `decode`: the packet cap is checked first.
         self.decode_record(record, out)?;
         // Poison the decoder so that a second `finish` cannot decode an empty record.
         self.failed = Some(DecodeError::Empty);
@@ -159,6 +171,7 @@ impl PayloadDecoder {
 
     fn fail(&mut self, error: DecodeError) -> Result<(), DecodeError> {
         self.failed = Some(error);
+        self.tail = Bytes::new();
         self.partial = BytesMut::new();
         Err(error)
     }
