@@ -1,8 +1,28 @@
-//! Engine.IO v4 server and client.
+//! Engine.IO v4 server and client, on the async runtime of your choice.
 //!
-//! This crate will hold the async `Server` and `Client`, written once against the runtime
-//! traits of [`engineio_core`]. For now it re-exports the sans-IO core.
+//! Engine.IO is the transport under Socket.IO: a session between a client (often a browser)
+//! and a server over HTTP long-polling and WebSocket, with the upgrade between them, heartbeats,
+//! and text and binary messages. This crate is the async face of it; the protocol itself lives
+//! in the sans-IO [`engineio_core`] crate, re-exported as [`core`].
+//!
+//! - [`server::Server`]: handlers (`on_connect`, `on_message`, `on_disconnect`) or a stream
+//!   of sockets, per-session storage, CORS, cookies, compression, static files, a standalone
+//!   `serve` and a tower `Service` for axum or hyper applications.
+//! - [`client::Client`]: connects over polling, WebSocket, or polling upgraded to WebSocket,
+//!   with https/wss through rustls.
+//!
+//! Runtimes are chosen by Cargo features (`tokio`, the default); see [`runtime`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub use engineio_core as core;
+pub use engineio_core::{
+    Bytes, ByteString, DisconnectReason, Message, SendError, Sid, Transport, Transports,
+};
+
+#[cfg(feature = "client")]
+pub mod client;
+mod io;
+pub mod runtime;
+#[cfg(feature = "server")]
+pub mod server;

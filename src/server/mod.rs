@@ -1,0 +1,1 @@
+//! The async Engine.IO server.
