@@ -23,6 +23,7 @@ pub use engineio_core::{
 #[cfg(feature = "client")]
 pub mod client;
 mod io;
+mod notify;
 pub mod runtime;
 #[cfg(feature = "server")]
 pub mod server;

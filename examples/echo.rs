@@ -1,0 +1,65 @@
+//! An echo server: every message goes back to its sender, in kind (text as text, binary as
+//! binary). CORS is open to all origins and the path is `/engine.io/`, so any Engine.IO client
+//! can talk to it; the interop tests and the benchmarks use it.
+//!
+//! ```text
+//! cargo run --example echo -- --port 5000
+//! cargo run --example echo -- --port 0 --ping-interval-ms 300 --ping-timeout-ms 200
+//! ```
+//!
+//! Prints one line, `listening on http://127.0.0.1:<port>`, once it accepts connections.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::Duration;
+
+use clap::Parser;
+use engineio::server::{CorsOrigins, Server};
+
+#[derive(Parser, Debug)]
+#[command(about = "Engine.IO echo server")]
+struct Args {
+    /// TCP port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 5000)]
+    port: u16,
+    /// Milliseconds between pings.
+    #[arg(long, default_value_t = 25_000)]
+    ping_interval_ms: u64,
+    /// Milliseconds a client has to answer a ping.
+    #[arg(long, default_value_t = 20_000)]
+    ping_timeout_ms: u64,
+    /// The largest message or polling body accepted, in bytes.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_payload: usize,
+    /// The async runtime: tokio.
+    #[arg(long, default_value = "tokio")]
+    runtime: String,
+}
+
+fn main() -> std::io::Result<()> {
+    let args = Args::parse();
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))?;
+    match args.runtime.as_str() {
+        "tokio" => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(serve(args, listener)),
+        other => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("unknown runtime {other:?} (available: tokio)"),
+        )),
+    }
+}
+
+async fn serve(args: Args, listener: TcpListener) -> std::io::Result<()> {
+    let server = Server::builder()
+        .ping_interval(Duration::from_millis(args.ping_interval_ms))
+        .ping_timeout(Duration::from_millis(args.ping_timeout_ms))
+        .max_http_buffer_size(args.max_payload)
+        .cors_allowed_origins(CorsOrigins::Any)
+        .on_message(|server, sid, message| async move {
+            let _ = server.send(&sid, message);
+        })
+        .build();
+    println!("listening on http://{}", listener.local_addr()?);
+    server.serve_listener(listener).await
+}

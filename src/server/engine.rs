@@ -1,0 +1,455 @@
+//! The shared state behind every [`Server`](super::Server) handle: the protocol core, the
+//! table of pending requests and sockets, and the per-session data.
+//!
+//! Every interaction with the core goes through [`Shared::with_state`]: lock, feed one input,
+//! drain every output, unlock, then act. Transmits are routed while the lock is held (each
+//! pending HTTP request and each WebSocket has a channel); events become [`Action`]s that run
+//! after the lock is released, so application handlers never run under it and may call back
+//! into the server. One timer task sleeps until the core's next deadline; any input that moves
+//! the deadline earlier wakes it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Instant;
+
+use engineio_core::runtime::Runtime;
+use engineio_core::{
+    DisconnectReason, Event, Frame, Message, RequestId, Response, Server as CoreServer, Sid,
+    Transmit,
+};
+use futures_channel::mpsc;
+use futures_util::future::{select, Either};
+
+use super::handlers::{run_jobs, Handlers, Job};
+use super::incoming::{IncomingSender, Socket};
+use super::options::HttpOptions;
+use super::request::ConnectRequest;
+use super::Server;
+use crate::notify::Notify;
+
+/// What the core decided about a pending HTTP request.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Write this response; the request is done.
+    Respond(Response),
+    /// Read the body and feed it to the core.
+    ReadBody,
+    /// Complete the WebSocket handshake; the receiver carries what to write on the socket.
+    Accept(mpsc::UnboundedReceiver<WsCommand>),
+}
+
+/// What the writer of one WebSocket must do.
+#[derive(Debug)]
+pub(crate) enum WsCommand {
+    /// Write these frames, flush, then report `handle_ws_written`.
+    Send(Vec<Frame>),
+    /// Send a close frame with this code and stop.
+    Close(u16),
+}
+
+/// A request waiting for the core.
+struct Pending {
+    outcome: mpsc::UnboundedSender<Outcome>,
+    /// The request's metadata, kept for handshakes (handlers see it).
+    info: Option<Arc<ConnectRequest>>,
+}
+
+/// What the server keeps per session beside the core.
+pub(crate) struct SessionEntry {
+    pub(crate) info: Arc<ConnectRequest>,
+    pub(crate) storage: http::Extensions,
+    pub(crate) jobs: VecDeque<Job>,
+    pub(crate) running: bool,
+    /// The stream face's queue for this session, when sockets are accepted.
+    pub(crate) inbox: Option<mpsc::Sender<Message>>,
+    /// Where the stream face's socket reads why the session ended.
+    pub(crate) reason: Arc<Mutex<Option<DisconnectReason>>>,
+}
+
+impl SessionEntry {
+    pub(crate) fn set_reason(&self, reason: DisconnectReason) {
+        *self.reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+    }
+}
+
+/// Work that must happen after the lock is released.
+pub(crate) enum Action {
+    Authorize(RequestId, Arc<ConnectRequest>),
+    Connect(Sid, Arc<ConnectRequest>),
+    Accept(Socket),
+    RunJobs(Sid),
+    SpawnJob(Sid, Job),
+}
+
+pub(crate) struct State {
+    pub(crate) core: CoreServer,
+    pending: HashMap<RequestId, Pending>,
+    sockets: HashMap<RequestId, mpsc::UnboundedSender<WsCommand>>,
+    pub(crate) sessions: HashMap<Sid, SessionEntry>,
+    /// The deadline the timer task sleeps until.
+    armed: Option<Instant>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) options: HttpOptions,
+    pub(crate) handlers: Handlers,
+    pub(crate) incoming: Option<IncomingSender>,
+    state: Mutex<State>,
+    next_id: AtomicU64,
+    timer: Arc<Notify>,
+    /// Notified whenever the session count drops to zero (graceful shutdown waits on it).
+    pub(crate) idle: Notify,
+    pub(crate) shutting_down: AtomicBool,
+    pub(crate) stop_accepting: Notify,
+    max_payload: usize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        runtime: Arc<dyn Runtime>,
+        core: CoreServer,
+        options: HttpOptions,
+        handlers: Handlers,
+        incoming: Option<IncomingSender>,
+    ) -> Arc<Self> {
+        let max_payload = core.config().max_payload;
+        let shared = Arc::new(Self {
+            max_payload,
+            runtime,
+            options,
+            handlers,
+            incoming,
+            state: Mutex::new(State {
+                core,
+                pending: HashMap::new(),
+                sockets: HashMap::new(),
+                sessions: HashMap::new(),
+                armed: None,
+            }),
+            next_id: AtomicU64::new(1),
+            timer: Arc::new(Notify::default()),
+            idle: Notify::default(),
+            shutting_down: AtomicBool::new(false),
+            stop_accepting: Notify::default(),
+        });
+        let timer = timer_task(Arc::downgrade(&shared), Arc::clone(&shared.timer));
+        shared.runtime.spawn(Box::pin(timer));
+        shared
+    }
+
+    /// The largest body, frame or message a client may send.
+    pub(crate) fn core_max_payload(&self) -> usize {
+        self.max_payload
+    }
+
+    pub(crate) fn next_request_id(&self) -> RequestId {
+        RequestId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Locks the state, runs `act` at the current time, drains the core, unlocks, and performs
+    /// the resulting actions.
+    pub(crate) fn with_state<R>(self: &Arc<Self>, act: impl FnOnce(&mut State, Instant) -> R) -> R {
+        let now = self.runtime.now();
+        let (result, actions) = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let result = act(&mut state, now);
+            let actions = self.drain(&mut state);
+            (result, actions)
+        };
+        self.perform(actions);
+        result
+    }
+
+    /// [`with_state`](Self::with_state) for an action on the core alone.
+    pub(crate) fn with_core<R>(self: &Arc<Self>, act: impl FnOnce(&mut CoreServer, Instant) -> R) -> R {
+        self.with_state(|state, now| act(&mut state.core, now))
+    }
+
+    /// Registers a new request and hands it to the core.
+    pub(crate) fn start_request(
+        self: &Arc<Self>,
+        id: RequestId,
+        info: Option<Arc<ConnectRequest>>,
+        head: engineio_core::Request<'_>,
+    ) -> mpsc::UnboundedReceiver<Outcome> {
+        let (outcome, receiver) = mpsc::unbounded();
+        self.with_state(|state, now| {
+            state.pending.insert(id, Pending { outcome, info });
+            state.core.handle_request(now, id, head);
+        });
+        receiver
+    }
+
+    /// The peer abandoned a request before it was answered.
+    pub(crate) fn abandon_request(self: &Arc<Self>, id: RequestId) {
+        self.with_state(|state, now| {
+            if state.pending.remove(&id).is_some() {
+                state.core.handle_request_closed(now, id);
+            }
+        });
+    }
+
+    /// Routes every output of the core; returns what must happen once the lock is released.
+    fn drain(&self, state: &mut State) -> Vec<Action> {
+        let mut actions = Vec::new();
+        loop {
+            let mut progressed = false;
+            while let Some(event) = state.core.poll_event() {
+                progressed = true;
+                self.route_event(state, event, &mut actions);
+            }
+            while let Some(transmit) = state.core.poll_transmit() {
+                progressed = true;
+                route_transmit(state, transmit);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        let deadline = state.core.poll_timeout();
+        if deadline.is_some_and(|d| state.armed.is_none_or(|armed| d < armed)) {
+            state.armed = deadline;
+            self.timer.notify();
+        }
+        if state.core.session_count() == 0 {
+            self.idle.notify();
+        }
+        actions
+    }
+
+    fn route_event(&self, state: &mut State, event: Event, actions: &mut Vec<Action>) {
+        match event {
+            Event::Authorize { request, .. } => {
+                let info = state.pending.get(&request).and_then(|p| p.info.clone());
+                match info {
+                    Some(info) => actions.push(Action::Authorize(request, info)),
+                    None => tracing::warn!(%request, "authorization asked for an unknown request"),
+                }
+            }
+            Event::Connecting { sid, request, .. } => {
+                if let Some(info) = self.open_session(state, sid, request) {
+                    actions.push(Action::Connect(sid, info));
+                }
+            }
+            Event::Connected { sid, request, .. } => {
+                if !state.sessions.contains_key(&sid) {
+                    self.open_session(state, sid, request);
+                }
+                if let (Some(incoming), Some(entry)) = (&self.incoming, state.sessions.get_mut(&sid)) {
+                    let (inbox, messages) = mpsc::channel(incoming.capacity);
+                    entry.inbox = Some(inbox);
+                    let reason = Arc::clone(&entry.reason);
+                    actions.push(Action::Accept(Socket::new(sid, messages, reason)));
+                }
+            }
+            Event::Message { sid, message } => self.queue_job(state, sid, Job::Message(message), actions),
+            Event::Upgraded { sid } => tracing::debug!(%sid, "upgraded"),
+            Event::Disconnected { sid, reason } => {
+                self.queue_job(state, sid, Job::Disconnect(reason), actions);
+            }
+            other => tracing::debug!(?other, "unhandled event"),
+        }
+    }
+
+    fn open_session(&self, state: &mut State, sid: Sid, request: RequestId) -> Option<Arc<ConnectRequest>> {
+        let info = state.pending.get(&request).and_then(|p| p.info.clone())?;
+        state.sessions.insert(
+            sid,
+            SessionEntry {
+                info: Arc::clone(&info),
+                storage: http::Extensions::new(),
+                jobs: VecDeque::new(),
+                running: false,
+                inbox: None,
+                reason: Arc::default(),
+            },
+        );
+        Some(info)
+    }
+
+    fn queue_job(&self, state: &mut State, sid: Sid, job: Job, actions: &mut Vec<Action>) {
+        let Some(entry) = state.sessions.get_mut(&sid) else {
+            return;
+        };
+        let is_message = matches!(job, Job::Message(_));
+        if self.options.async_handlers && is_message && entry.inbox.is_none() {
+            actions.push(Action::SpawnJob(sid, job));
+            return;
+        }
+        if is_message && entry.jobs.len() >= self.options.max_pending_messages {
+            tracing::warn!(%sid, "message handlers fell too far behind; closing the session");
+            let _ = state.core.close(self.runtime.now(), &sid);
+            return;
+        }
+        entry.jobs.push_back(job);
+        if !entry.running {
+            entry.running = true;
+            actions.push(Action::RunJobs(sid));
+        }
+    }
+
+    fn perform(self: &Arc<Self>, actions: Vec<Action>) {
+        for action in actions {
+            let server = Server {
+                shared: Arc::clone(self),
+            };
+            match action {
+                Action::Authorize(request, info) => {
+                    self.runtime
+                        .spawn(Box::pin(super::handlers::authorize(server, request, info)));
+                }
+                Action::Connect(sid, info) => {
+                    self.runtime
+                        .spawn(Box::pin(super::handlers::connect(server, sid, info)));
+                }
+                Action::Accept(socket) => {
+                    if let Some(incoming) = &self.incoming {
+                        incoming.push(socket.bind(server));
+                    }
+                }
+                Action::RunJobs(sid) => self.runtime.spawn(Box::pin(run_jobs(server, sid))),
+                Action::SpawnJob(sid, job) => {
+                    self.runtime
+                        .spawn(Box::pin(super::handlers::run_job(server, sid, job)));
+                }
+            }
+        }
+    }
+
+    /// Takes the next job of a session, or marks its runner stopped when there is none.
+    pub(crate) fn next_job(&self, sid: &Sid) -> Option<(Job, Option<mpsc::Sender<Message>>)> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = state.sessions.get_mut(sid)?;
+        match entry.jobs.pop_front() {
+            Some(job) => Some((job, entry.inbox.clone())),
+            None => {
+                entry.running = false;
+                None
+            }
+        }
+    }
+
+    /// Forgets a session once its disconnect handler has run.
+    pub(crate) fn remove_session(&self, sid: &Sid) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.sessions.remove(sid);
+    }
+
+    /// Runs `act` on the session's entry, if it exists.
+    pub(crate) fn with_entry<R>(&self, sid: &Sid, act: impl FnOnce(&mut SessionEntry) -> R) -> Option<R> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.sessions.get_mut(sid).map(act)
+    }
+
+    /// The core's next deadline, remembered as the one the timer sleeps until.
+    fn arm(&self) -> Option<Instant> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.armed = state.core.poll_timeout();
+        state.armed
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Let the timer task see that the server is gone.
+        self.timer.notify();
+    }
+}
+
+fn route_transmit(state: &mut State, transmit: Transmit) {
+    match transmit {
+        Transmit::Respond { request, response } => {
+            if let Some(pending) = state.pending.remove(&request) {
+                let _ = pending.outcome.unbounded_send(Outcome::Respond(response));
+            }
+        }
+        Transmit::ReadBody { request } => {
+            if let Some(pending) = state.pending.get(&request) {
+                let _ = pending.outcome.unbounded_send(Outcome::ReadBody);
+            }
+        }
+        Transmit::AcceptWebSocket { request } => {
+            let (commands, receiver) = mpsc::unbounded();
+            state.sockets.insert(request, commands);
+            if let Some(pending) = state.pending.remove(&request) {
+                let _ = pending.outcome.unbounded_send(Outcome::Accept(receiver));
+            }
+        }
+        Transmit::WsSend { socket, frames } => {
+            if let Some(commands) = state.sockets.get(&socket) {
+                let _ = commands.unbounded_send(WsCommand::Send(frames));
+            }
+        }
+        Transmit::WsClose { socket, code } => {
+            if let Some(commands) = state.sockets.remove(&socket) {
+                let _ = commands.unbounded_send(WsCommand::Close(code));
+            }
+        }
+    }
+}
+
+impl State {
+    /// Forgets a socket the runtime saw close.
+    pub(crate) fn forget_socket(&mut self, socket: RequestId) {
+        self.sockets.remove(&socket);
+    }
+}
+
+/// Sleeps until the core's next deadline (or a wake-up), then runs its timeouts. Ends when the
+/// server is dropped.
+async fn timer_task(shared: Weak<Shared>, wake: Arc<Notify>) {
+    loop {
+        let (runtime, deadline) = {
+            let Some(shared) = shared.upgrade() else { return };
+            (Arc::clone(&shared.runtime), shared.arm())
+        };
+        match deadline {
+            Some(deadline) => {
+                let sleep = engineio_core::runtime::sleep_until(&*runtime, deadline);
+                let woken = std::pin::pin!(wake.notified());
+                if let Either::Left(_) = select(sleep, woken).await {
+                    let Some(shared) = shared.upgrade() else { return };
+                    shared.with_core(|core, now| core.handle_timeout(now));
+                }
+            }
+            None => wake.notified().await,
+        }
+    }
+}
+
+/// Why a WebSocket ended, as the core wants to hear it.
+pub(crate) enum SocketEnd {
+    Closed,
+    Error { too_large: bool },
+}
+
+impl Shared {
+    /// Reports the end of a WebSocket to the core.
+    pub(crate) fn socket_ended(self: &Arc<Self>, socket: RequestId, end: SocketEnd) {
+        self.with_state(|state, now| {
+            state.forget_socket(socket);
+            match end {
+                SocketEnd::Closed => state.core.handle_ws_closed(now, socket),
+                SocketEnd::Error { too_large } => state.core.handle_ws_error(now, socket, too_large),
+            }
+        });
+    }
+
+    /// The number of live sessions in the core.
+    pub(crate) fn session_count(&self) -> usize {
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.core.session_count()
+    }
+
+    /// Forces every remaining session closed now (the end of a graceful shutdown).
+    pub(crate) fn abort_all(self: &Arc<Self>, reason: DisconnectReason) {
+        self.with_core(|core, now| {
+            let sids: Vec<Sid> = core.sids().collect();
+            for sid in sids {
+                let _ = core.abort(now, &sid, reason);
+            }
+        });
+    }
+}

@@ -1,0 +1,197 @@
+//! Application handlers and how events reach them.
+//!
+//! Handlers are async closures. The connect and authorization handlers run once per handshake
+//! while the core holds the request. Message and disconnect handlers run as *jobs*: by default
+//! each session has a queue that one task works through in order, so a session's messages are
+//! handled in arrival order and its disconnect handler runs after its last message, while
+//! sessions run concurrently. With `async_handlers(true)` every message handler is spawned on
+//! its own (python-engineio's default), which gives up that order. No lock is held while a
+//! handler runs, so handlers may call back into the [`Server`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use engineio_core::{Authorization, Bytes, DisconnectReason, Message, RequestId, Sid};
+
+use super::request::ConnectRequest;
+use super::Server;
+
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+pub(crate) type AuthorizeFn =
+    Arc<dyn Fn(Arc<ConnectRequest>) -> BoxFuture<Result<(), Forbidden>> + Send + Sync>;
+pub(crate) type ConnectFn =
+    Arc<dyn Fn(Server, Sid, Arc<ConnectRequest>) -> BoxFuture<Result<(), Rejection>> + Send + Sync>;
+pub(crate) type MessageFn = Arc<dyn Fn(Server, Sid, Message) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type DisconnectFn =
+    Arc<dyn Fn(Server, Sid, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
+
+#[derive(Clone, Default)]
+pub(crate) struct Handlers {
+    pub(crate) authorize: Option<AuthorizeFn>,
+    pub(crate) connect: Option<ConnectFn>,
+    pub(crate) message: Option<MessageFn>,
+    pub(crate) disconnect: Option<DisconnectFn>,
+}
+
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handlers")
+            .field("authorize", &self.authorize.is_some())
+            .field("connect", &self.connect.is_some())
+            .field("message", &self.message.is_some())
+            .field("disconnect", &self.disconnect.is_some())
+            .finish()
+    }
+}
+
+/// Refuses a connection from an `on_connect` handler: the handshake is answered with 401 and
+/// a JSON body, and the session ends without a disconnect (python-engineio's
+/// `ConnectionRefusedError`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    body: serde_json::Value,
+}
+
+impl Rejection {
+    /// A rejection with the body `{"message":"Unauthorized"}`.
+    pub fn new() -> Self {
+        Self::message("Unauthorized")
+    }
+
+    /// A rejection with the body `{"message":<message>}`.
+    pub fn message(message: impl Into<String>) -> Self {
+        Self {
+            body: serde_json::json!({ "message": message.into() }),
+        }
+    }
+
+    /// A rejection with any JSON body.
+    pub fn with_body(body: serde_json::Value) -> Self {
+        Self { body }
+    }
+
+    pub(crate) fn into_body(self) -> Bytes {
+        Bytes::from(self.body.to_string())
+    }
+}
+
+impl Default for Rejection {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Refuses a handshake from an `authorize` hook, before any session exists: the request is
+/// answered with the status (403 by default) and `{"code":4,"message":…}` (the JS server's
+/// `allowRequest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forbidden {
+    status: u16,
+    message: String,
+}
+
+impl Forbidden {
+    /// 403 with the reference message `Forbidden`.
+    pub fn new() -> Self {
+        Self::message("Forbidden")
+    }
+
+    /// 403 with this message.
+    pub fn message(message: impl Into<String>) -> Self {
+        Self {
+            status: 403,
+            message: message.into(),
+        }
+    }
+
+    /// Changes the HTTP status (for example 401, or 429 when rate limiting).
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+impl Default for Forbidden {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One thing a session's handlers must do.
+#[derive(Debug)]
+pub(crate) enum Job {
+    Message(Message),
+    Disconnect(DisconnectReason),
+}
+
+/// Runs the authorization hook for a pending handshake and reports its decision.
+pub(crate) async fn authorize(server: Server, request: RequestId, info: Arc<ConnectRequest>) {
+    let decision = match &server.shared.handlers.authorize {
+        Some(hook) => match hook(info).await {
+            Ok(()) => Authorization::Accept,
+            Err(forbidden) => Authorization::Reject {
+                status: forbidden.status,
+                message: forbidden.message,
+            },
+        },
+        None => Authorization::Accept,
+    };
+    server
+        .shared
+        .with_core(|core, now| core.authorize(now, request, decision).ok());
+}
+
+/// Runs the connect handler for a new session and accepts or rejects it.
+pub(crate) async fn connect(server: Server, sid: Sid, info: Arc<ConnectRequest>) {
+    let verdict = match &server.shared.handlers.connect {
+        Some(handler) => handler(server.clone(), sid, info).await,
+        None => Ok(()),
+    };
+    let rejected = verdict.is_err();
+    server.shared.with_core(|core, now| match verdict {
+        Ok(()) => core.accept_connect(now, &sid).ok(),
+        Err(rejection) => core
+            .reject_connect(now, &sid, Some(rejection.into_body()))
+            .ok(),
+    });
+    if rejected {
+        server.shared.remove_session(&sid);
+    }
+}
+
+/// Works through a session's job queue in order until it is empty.
+pub(crate) async fn run_jobs(server: Server, sid: Sid) {
+    while let Some((job, inbox)) = server.shared.next_job(&sid) {
+        let last = matches!(job, Job::Disconnect(_));
+        if let (Job::Message(message), Some(mut inbox)) = (&job, inbox) {
+            // The stream face: wait for room rather than drop (backpressure on this session).
+            let _ = futures_util::SinkExt::send(&mut inbox, message.clone()).await;
+        }
+        run_job(server.clone(), sid, job).await;
+        if last {
+            return;
+        }
+    }
+}
+
+/// Runs one job's handler.
+pub(crate) async fn run_job(server: Server, sid: Sid, job: Job) {
+    match job {
+        Job::Message(message) => {
+            if let Some(handler) = server.shared.handlers.message.clone() {
+                handler(server, sid, message).await;
+            }
+        }
+        Job::Disconnect(reason) => {
+            if let Some(handler) = server.shared.handlers.disconnect.clone() {
+                handler(server.clone(), sid, reason).await;
+            }
+            server.shared.with_entry(&sid, |entry| {
+                entry.set_reason(reason);
+                entry.inbox = None;
+            });
+            server.shared.remove_session(&sid);
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Serving one HTTP request to the Engine.IO path: CORS, handing the request to the core,
+//! feeding it the body when it asks, and turning its answer into an `http::Response`.
+//!
+//! The request future keeps a guard: if hyper drops it because the client went away (a held
+//! GET the browser abandoned), the core hears `handle_request_closed`, so that every request is
+//! accounted for and the session reacts as the reference server does.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use engineio_core::{Method, Request, RequestId, Response, ResponseKind, Transport};
+use futures_util::future::{select, Either};
+use futures_util::StreamExt;
+use http::header::{self, HeaderValue};
+use http_body_util::{BodyExt, Full};
+
+use super::compression;
+use super::cookie;
+use super::cors::{self, CorsDecision};
+use super::engine::{Outcome, Shared};
+use super::request::ConnectRequest;
+use super::websocket;
+
+/// The response type of everything the server answers itself.
+pub(crate) type HttpResponse = http::Response<Full<Bytes>>;
+
+/// Serves a request whose path is the Engine.IO path.
+pub(crate) async fn handle<B>(
+    shared: Arc<Shared>,
+    request: http::Request<B>,
+    remote_addr: Option<SocketAddr>,
+    secure: bool,
+) -> HttpResponse
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display + Send,
+{
+    let (mut parts, body) = request.into_parts();
+    let options = &shared.options;
+    let cors = cors::check(&options.cors, &parts.headers, secure);
+    if matches!(cors, CorsDecision::Rejected) {
+        tracing::debug!(origin = ?parts.headers.get(header::ORIGIN), "refused origin");
+        return cors::rejected();
+    }
+    if parts.method == http::Method::OPTIONS {
+        return cors::preflight(&cors, options.cors_credentials, &parts.headers);
+    }
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let id = shared.next_request_id();
+    let info = is_handshake(&query).then(|| {
+        Arc::new(ConnectRequest {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            remote_addr,
+            transport: requested_transport(&query),
+        })
+    });
+    let head = Request {
+        method: Method::from_name(parts.method.as_str()),
+        query: &query,
+        websocket: websocket::is_upgrade_request(&parts.headers),
+        content_type: header_str(&parts.headers, header::CONTENT_TYPE),
+        content_length: header_str(&parts.headers, header::CONTENT_LENGTH)
+            .and_then(|value| value.trim().parse().ok()),
+        origin: parts.headers.get(header::ORIGIN).map(HeaderValue::as_bytes),
+    };
+    let mut outcomes = shared.start_request(id, info, head);
+    let mut guard = AbandonGuard {
+        shared: Arc::clone(&shared),
+        id,
+        armed: true,
+    };
+    let mut body = Some(Box::pin(body));
+    loop {
+        match outcomes.next().await {
+            Some(Outcome::Respond(response)) => {
+                guard.armed = false;
+                return finish(&shared, response, &parts.headers, &cors);
+            }
+            Some(Outcome::ReadBody) => {
+                if let Some(body) = body.take() {
+                    if let Some(outcome) = feed_body(&shared, id, body, &mut outcomes).await {
+                        guard.armed = false;
+                        return match outcome {
+                            Outcome::Respond(response) => {
+                                finish(&shared, response, &parts.headers, &cors)
+                            }
+                            _ => plain(500, "unexpected outcome"),
+                        };
+                    }
+                }
+            }
+            Some(Outcome::Accept(commands)) => {
+                guard.armed = false;
+                return websocket::accept(&shared, id, &mut parts, commands, &cors);
+            }
+            None => {
+                guard.armed = false;
+                return plain(500, "request lost");
+            }
+        }
+    }
+}
+
+/// Streams the body into the core; returns early with the core's answer if it comes first
+/// (a body over `maxPayload` is refused at the chunk that crosses it).
+async fn feed_body<B>(
+    shared: &Arc<Shared>,
+    id: RequestId,
+    mut body: std::pin::Pin<Box<B>>,
+    outcomes: &mut futures_channel::mpsc::UnboundedReceiver<Outcome>,
+) -> Option<Outcome>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display + Send,
+{
+    loop {
+        let frame = match select(body.frame(), outcomes.next()).await {
+            Either::Left((frame, _)) => frame,
+            Either::Right((outcome, _)) => return outcome,
+        };
+        match frame {
+            Some(Ok(frame)) => {
+                if let Ok(chunk) = frame.into_data() {
+                    shared.with_core(|core, now| core.handle_body(now, id, chunk));
+                }
+            }
+            Some(Err(error)) => {
+                tracing::debug!(%error, "request body failed");
+                shared.abandon_request(id);
+                return Some(Outcome::Respond(Response {
+                    status: 400,
+                    content_type: None,
+                    body: Bytes::new(),
+                    kind: ResponseKind::Refused,
+                }));
+            }
+            None => {
+                shared.with_core(|core, now| core.handle_body_end(now, id));
+                return outcomes.next().await;
+            }
+        }
+    }
+}
+
+/// Turns the core's response into HTTP, adding CORS, the cookie and compression.
+fn finish(
+    shared: &Shared,
+    response: Response,
+    request: &http::HeaderMap,
+    cors: &CorsDecision,
+) -> HttpResponse {
+    let options = &shared.options;
+    let mut body = response.body;
+    let mut builder = http::Response::builder().status(response.status);
+    let headers = builder.headers_mut().expect("a fresh builder has headers");
+    if let Some(content_type) = response.content_type {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    if matches!(response.kind, ResponseKind::Payload | ResponseKind::Handshake { .. }) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if options.compression && body.len() >= options.compression_threshold {
+            if let Some(encoding) = compression::negotiate(request.get(header::ACCEPT_ENCODING)) {
+                body = compression::compress(encoding, &body);
+                headers.insert(header::CONTENT_ENCODING, encoding.header_value());
+                headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+            }
+        }
+    }
+    if let (ResponseKind::Handshake { sid }, Some(cookie)) = (response.kind, &options.cookie) {
+        headers.insert(header::SET_COOKIE, cookie::set_cookie(cookie, sid.as_str()));
+    }
+    cors::apply(cors, options.cors_credentials, headers);
+    builder
+        .body(Full::new(body))
+        .unwrap_or_else(|_| plain(500, "invalid response"))
+}
+
+/// A plain-text response.
+pub(crate) fn plain(status: u16, text: &'static str) -> HttpResponse {
+    let mut response = http::Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    response
+}
+
+fn header_str(headers: &http::HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// A request without a `sid` opens a session (if the core agrees).
+fn is_handshake(query: &str) -> bool {
+    !form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "sid")
+}
+
+fn requested_transport(query: &str) -> Transport {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "transport")
+        .and_then(|(_, value)| Transport::from_query(&value))
+        .unwrap_or(Transport::Polling)
+}
+
+/// Tells the core about a request hyper dropped before it was answered.
+struct AbandonGuard {
+    shared: Arc<Shared>,
+    id: RequestId,
+    armed: bool,
+}
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            self.shared.abandon_request(self.id);
+        }
+    }
+}
