@@ -163,7 +163,10 @@ impl Shared {
     }
 
     /// [`with_state`](Self::with_state) for an action on the core alone.
-    pub(crate) fn with_core<R>(self: &Arc<Self>, act: impl FnOnce(&mut CoreServer, Instant) -> R) -> R {
+    pub(crate) fn with_core<R>(
+        self: &Arc<Self>,
+        act: impl FnOnce(&mut CoreServer, Instant) -> R,
+    ) -> R {
         self.with_state(|state, now| act(&mut state.core, now))
     }
 
@@ -237,14 +240,18 @@ impl Shared {
                 if !state.sessions.contains_key(&sid) {
                     self.open_session(state, sid, request);
                 }
-                if let (Some(incoming), Some(entry)) = (&self.incoming, state.sessions.get_mut(&sid)) {
+                if let (Some(incoming), Some(entry)) =
+                    (&self.incoming, state.sessions.get_mut(&sid))
+                {
                     let (inbox, messages) = mpsc::channel(incoming.capacity);
                     entry.inbox = Some(inbox);
                     let reason = Arc::clone(&entry.reason);
                     actions.push(Action::Accept(Socket::new(sid, messages, reason)));
                 }
             }
-            Event::Message { sid, message } => self.queue_job(state, sid, Job::Message(message), actions),
+            Event::Message { sid, message } => {
+                self.queue_job(state, sid, Job::Message(message), actions)
+            }
             Event::Upgraded { sid } => tracing::debug!(%sid, "upgraded"),
             Event::Disconnected { sid, reason } => {
                 self.queue_job(state, sid, Job::Disconnect(reason), actions);
@@ -253,7 +260,12 @@ impl Shared {
         }
     }
 
-    fn open_session(&self, state: &mut State, sid: Sid, request: RequestId) -> Option<Arc<ConnectRequest>> {
+    fn open_session(
+        &self,
+        state: &mut State,
+        sid: Sid,
+        request: RequestId,
+    ) -> Option<Arc<ConnectRequest>> {
         let info = state.pending.get(&request).and_then(|p| p.info.clone())?;
         state.sessions.insert(
             sid,
@@ -338,7 +350,11 @@ impl Shared {
     }
 
     /// Runs `act` on the session's entry, if it exists.
-    pub(crate) fn with_entry<R>(&self, sid: &Sid, act: impl FnOnce(&mut SessionEntry) -> R) -> Option<R> {
+    pub(crate) fn with_entry<R>(
+        &self,
+        sid: &Sid,
+        act: impl FnOnce(&mut SessionEntry) -> R,
+    ) -> Option<R> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.sessions.get_mut(sid).map(act)
     }
@@ -402,7 +418,9 @@ impl State {
 async fn timer_task(shared: Weak<Shared>, wake: Arc<Notify>) {
     loop {
         let (runtime, deadline) = {
-            let Some(shared) = shared.upgrade() else { return };
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
             (Arc::clone(&shared.runtime), shared.arm())
         };
         match deadline {
@@ -410,7 +428,9 @@ async fn timer_task(shared: Weak<Shared>, wake: Arc<Notify>) {
                 let sleep = engineio_core::runtime::sleep_until(&*runtime, deadline);
                 let woken = std::pin::pin!(wake.notified());
                 if let Either::Left(_) = select(sleep, woken).await {
-                    let Some(shared) = shared.upgrade() else { return };
+                    let Some(shared) = shared.upgrade() else {
+                        return;
+                    };
                     shared.with_core(|core, now| core.handle_timeout(now));
                 }
             }
@@ -432,7 +452,9 @@ impl Shared {
             state.forget_socket(socket);
             match end {
                 SocketEnd::Closed => state.core.handle_ws_closed(now, socket),
-                SocketEnd::Error { too_large } => state.core.handle_ws_error(now, socket, too_large),
+                SocketEnd::Error { too_large } => {
+                    state.core.handle_ws_error(now, socket, too_large)
+                }
             }
         });
     }

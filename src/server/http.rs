@@ -159,7 +159,10 @@ fn finish(
     if let Some(content_type) = response.content_type {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
-    if matches!(response.kind, ResponseKind::Payload | ResponseKind::Handshake { .. }) {
+    if matches!(
+        response.kind,
+        ResponseKind::Payload | ResponseKind::Handshake { .. }
+    ) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if options.compression && body.len() >= options.compression_threshold {
             if let Some(encoding) = compression::negotiate(request.get(header::ACCEPT_ENCODING)) {
@@ -181,7 +184,8 @@ fn finish(
 /// A plain-text response.
 pub(crate) fn plain(status: u16, text: &'static str) -> HttpResponse {
     let mut response = http::Response::new(Full::new(Bytes::from_static(text.as_bytes())));
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=UTF-8"),

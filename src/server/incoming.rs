@@ -88,7 +88,9 @@ impl Socket {
     }
 
     fn server(&self) -> &Server {
-        self.server.as_ref().expect("sockets are bound before they are accepted")
+        self.server
+            .as_ref()
+            .expect("sockets are bound before they are accepted")
     }
 
     /// The session id.

@@ -157,3 +157,6 @@ impl Server {
         engineio_core::runtime::sleep_until(&*self.shared.runtime, deadline).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -47,7 +47,9 @@ mod tests {
         headers.insert("x-token", "abc".parse().unwrap());
         let request = ConnectRequest {
             method: http::Method::GET,
-            uri: "/engine.io/?EIO=4&transport=polling&token=a%20b".parse().unwrap(),
+            uri: "/engine.io/?EIO=4&transport=polling&token=a%20b"
+                .parse()
+                .unwrap(),
             headers,
             remote_addr: None,
             transport: Transport::Polling,

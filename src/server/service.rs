@@ -117,7 +117,10 @@ where
     if shared.options.is_engine_path(path) {
         return Ok(http::handle(shared, request, peer, false).await);
     }
-    let is_read = matches!(*request.method(), ::http::Method::GET | ::http::Method::HEAD);
+    let is_read = matches!(
+        *request.method(),
+        ::http::Method::GET | ::http::Method::HEAD
+    );
     if is_read {
         if let Some(file) = static_files::resolve(&shared.options.static_files, path) {
             return Ok(static_files::respond(&file));

@@ -47,7 +47,7 @@ struct Entry {
 /// endpoint, without a separate web server. Requests for the Engine.IO path itself are never
 /// looked up here. Files are read from disk on every request, so edits show up immediately.
 ///
-/// ```ignore
+/// ```
 /// use engineio::server::StaticFiles;
 ///
 /// let files = StaticFiles::new()

@@ -50,9 +50,9 @@ impl Server {
     where
         T: Clone + Default + Send + Sync + 'static,
     {
-        let value = self
-            .shared
-            .with_entry(sid, |entry| entry.storage.get::<T>().cloned().unwrap_or_default())?;
+        let value = self.shared.with_entry(sid, |entry| {
+            entry.storage.get::<T>().cloned().unwrap_or_default()
+        })?;
         Some(SessionGuard {
             server: self.clone(),
             sid: *sid,
@@ -73,13 +73,17 @@ impl<T: Clone + Send + Sync + 'static> Deref for SessionGuard<T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        self.value.as_ref().expect("the value is present until drop")
+        self.value
+            .as_ref()
+            .expect("the value is present until drop")
     }
 }
 
 impl<T: Clone + Send + Sync + 'static> DerefMut for SessionGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.value.as_mut().expect("the value is present until drop")
+        self.value
+            .as_mut()
+            .expect("the value is present until drop")
     }
 }
 

@@ -67,9 +67,13 @@ pub(crate) fn accept(
             Ok(upgraded) => {
                 let (stream, read_ahead) = into_stream(upgraded);
                 let config = socket_config(&task_shared);
-                let socket =
-                    WebSocketStream::from_partially_read(stream, read_ahead, Role::Server, Some(config))
-                        .await;
+                let socket = WebSocketStream::from_partially_read(
+                    stream,
+                    read_ahead,
+                    Role::Server,
+                    Some(config),
+                )
+                .await;
                 run(task_shared, id, socket, commands).await;
             }
             Err(error) => {
@@ -130,7 +134,9 @@ async fn run(
                 Ok(WsMessage::Binary(bytes)) => Frame::Binary(bytes),
                 Ok(WsMessage::Close(_)) => return SocketEnd::Closed,
                 Ok(_) => continue,
-                Err(tungstenite::Error::Capacity(_)) => return SocketEnd::Error { too_large: true },
+                Err(tungstenite::Error::Capacity(_)) => {
+                    return SocketEnd::Error { too_large: true }
+                }
                 Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
                     return SocketEnd::Closed
                 }
