@@ -36,6 +36,10 @@ struct Args {
 }
 
 fn main() -> std::io::Result<()> {
+    // Logs: RUST_LOG=engineio=debug
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let args = Args::parse();
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))?;
     match args.runtime.as_str() {

@@ -26,6 +26,10 @@ struct Args {
 }
 
 fn main() -> std::io::Result<()> {
+    // Logs: RUST_LOG=engineio=debug
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let args = Args::parse();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let bundle = root.join("tests/interop/node_modules/engine.io-client/dist/engine.io.min.js");
