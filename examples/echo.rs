@@ -10,9 +10,11 @@
 //! Prints one line, `listening on http://127.0.0.1:<port>`, once it accepts connections.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use engineio::runtime::Runtime;
 use engineio::server::{CorsOrigins, Server};
 
 #[derive(Parser, Debug)]
@@ -30,7 +32,8 @@ struct Args {
     /// The largest message or polling body accepted, in bytes.
     #[arg(long, default_value_t = 1_000_000)]
     max_payload: usize,
-    /// The async runtime: tokio.
+    /// The async runtime: tokio, smol or async-std (smol and async-std need
+    /// `--features smol` / `--features async-std`).
     #[arg(long, default_value = "tokio")]
     runtime: String,
 }
@@ -46,16 +49,48 @@ fn main() -> std::io::Result<()> {
         "tokio" => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(serve(args, listener)),
+            .block_on(serve(args, listener, None)),
+        #[cfg(feature = "smol")]
+        "smol" => {
+            let runtime = Arc::new(engineio::runtime::SmolRuntime::new());
+            smol::block_on(serve(args, listener, Some(runtime)))
+        }
+        #[cfg(feature = "async-std")]
+        "async-std" => {
+            let runtime = Arc::new(engineio::runtime::AsyncStdRuntime::new());
+            async_std::task::block_on(serve(args, listener, Some(runtime)))
+        }
         other => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            format!("unknown runtime {other:?} (available: tokio)"),
+            format!(
+                "runtime {other:?} is not available (compiled in: {})",
+                compiled_runtimes()
+            ),
         )),
     }
 }
 
-async fn serve(args: Args, listener: TcpListener) -> std::io::Result<()> {
-    let server = Server::builder()
+fn compiled_runtimes() -> String {
+    let mut names = vec!["tokio"];
+    if cfg!(feature = "smol") {
+        names.push("smol");
+    }
+    if cfg!(feature = "async-std") {
+        names.push("async-std");
+    }
+    names.join(", ")
+}
+
+async fn serve(
+    args: Args,
+    listener: TcpListener,
+    runtime: Option<Arc<dyn Runtime>>,
+) -> std::io::Result<()> {
+    let mut builder = Server::builder();
+    if let Some(runtime) = runtime {
+        builder = builder.runtime(runtime);
+    }
+    let server = builder
         .ping_interval(Duration::from_millis(args.ping_interval_ms))
         .ping_timeout(Duration::from_millis(args.ping_timeout_ms))
         .max_http_buffer_size(args.max_payload)
