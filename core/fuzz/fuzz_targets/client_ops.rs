@@ -24,29 +24,19 @@ use libfuzzer_sys::fuzz_target;
 
 const OPEN: &str = r#"0{"sid":"abc","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000}"#;
 
+/// A packet for a body or a text frame: a protocol string, or fuzzed text.
+#[rustfmt::skip]
 #[derive(Arbitrary, Debug)]
-enum Piece {
-    Open,
-    Ping,
-    Msg,
-    Noop,
-    Close,
-    Bin,
-    Pong,
-    Probe,
-    Upgrade,
-    Raw(String),
-}
+enum Piece { Open, Ping, Msg, Noop, Close, Bin, Pong, Probe, Upgrade, Raw(String) }
 
+/// `u8`s name the i-th most recent request or socket that the op makes sense for.
+#[rustfmt::skip]
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Answer(u8, Option<u16>, Vec<Piece>, Option<Vec<u8>>),
+    Answer(u8, Option<u16>, Vec<Piece>, Option<Vec<u8>>), // status (`None`: 200), packets or raw
     Fail(u8),
-    WsOpen(u8),
-    WsFrame(u8, Piece, Option<Vec<u8>>),
-    WsWritten(u8),
-    WsClosed(u8),
-    Stranger(u8, u8),
+    WsOpen(u8), WsFrame(u8, Piece, Option<Vec<u8>>), WsWritten(u8), WsClosed(u8),
+    Stranger(u8, u8), // an outcome for an id the client never issued
     Advance(u16),
     Send(String, bool),
     Close,
@@ -136,18 +126,18 @@ fn pick(list: &[Id], i: u8, keep: impl Fn(&Id) -> bool) -> Option<Id> {
     kept.get(usize::from(i) % kept.len().max(1)).copied()
 }
 
+/// Packets joined as a polling payload.
+fn body(pieces: &[Piece]) -> Bytes {
+    let pieces: Vec<&str> = pieces.iter().map(text).collect();
+    pieces.join("\x1e").into()
+}
+
+#[rustfmt::skip]
 fn text(piece: &Piece) -> &str {
     match piece {
-        Piece::Open => OPEN,
-        Piece::Ping => "2",
-        Piece::Msg => "4hi",
-        Piece::Noop => "6",
-        Piece::Close => "1",
-        Piece::Bin => "bAQID",
-        Piece::Pong => "3",
-        Piece::Probe => "3probe",
-        Piece::Upgrade => "5",
-        Piece::Raw(s) => s,
+        Piece::Open => OPEN, Piece::Ping => "2", Piece::Msg => "4hi", Piece::Noop => "6",
+        Piece::Close => "1", Piece::Bin => "bAQID", Piece::Pong => "3", Piece::Probe => "3probe",
+        Piece::Upgrade => "5", Piece::Raw(s) => s,
     }
 }
 
@@ -156,16 +146,9 @@ impl Model {
         let t = *now;
         match op {
             Op::Answer(i, status, pieces, raw) => {
-                let body = raw.unwrap_or_else(|| {
-                    pieces
-                        .iter()
-                        .map(text)
-                        .collect::<Vec<_>>()
-                        .join("\x1e")
-                        .into_bytes()
-                });
+                let body = raw.map_or_else(|| body(&pieces), Bytes::from);
                 if let Some(id) = self.finish_request(i) {
-                    c.handle_response(t, id, status.unwrap_or(200), Bytes::from(body));
+                    c.handle_response(t, id, status.unwrap_or(200), body);
                 }
             }
             Op::Fail(i) => {

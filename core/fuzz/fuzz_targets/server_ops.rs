@@ -17,61 +17,41 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
-use engineio_core::{
-    Authorization, BufferLimits, Bytes, Event, Frame, Message, Method, OverflowPolicy,
-};
-use engineio_core::{Request, RequestId as Id, SendError, Server, ServerConfig, Sid, Transmit};
+use engineio_core::{Authorization, BufferLimits, Bytes, Event, Frame, Message, Method};
+use engineio_core::{OverflowPolicy, Request, RequestId as Id, SendError, Server, ServerConfig};
+use engineio_core::{Sid, Transmit};
 use libfuzzer_sys::fuzz_target;
 
+/// A packet for a body or a text frame: a protocol string, or fuzzed text.
+#[rustfmt::skip]
 #[derive(Arbitrary, Debug)]
-enum Piece {
-    Eio4,
-    Eio3,
-    Polling,
-    Websocket,
-    JunkTransport,
-    B64,
-    Sid(Option<u8>),
-}
+enum Text { Probe, Upgrade, Pong, Close, Msg, Ping, Noop, Bin, Raw(String) }
 
+/// A query; `None` leaves the parameter out. `sid: Some(None)` is well-formed but unknown,
+/// `transport` picks polling/websocket/junk, `again` repeats `transport` (never valid).
+#[rustfmt::skip]
 #[derive(Arbitrary, Debug)]
-enum Text {
-    Probe,
-    Upgrade,
-    Pong,
-    Close,
-    Msg,
-    Ping,
-    Noop,
-    Bin,
-    Raw(String),
-}
+struct Query { eio4: Option<bool>, transport: Option<u8>, sid: Option<Option<u8>>, b64: bool, again: bool }
 
+/// `method` picks GET/POST/other, `content_type` none/text/octet-stream.
+#[rustfmt::skip]
+#[derive(Arbitrary, Debug)]
+struct Head { method: u8, websocket: bool, query: Query, content_type: u8, length: Option<u16>, origin: Option<Vec<u8>> }
+
+/// `u8`s name the i-th most recent request, socket or sid.
+#[rustfmt::skip]
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Request {
-        method: u8,
-        websocket: bool,
-        query: Vec<Piece>,
-        content_type: u8,
-        length: Option<u16>,
-        origin: Option<Vec<u8>>,
-    },
-    Body(u8, Vec<Text>, Option<Vec<u8>>),
-    BodyEnd(u8),
-    RequestClosed(u8),
-    WsFrame(u8, Text, Option<Vec<u8>>),
-    WsWritten(u8),
-    WsClosed(u8),
-    WsError(u8, bool),
+    Request(Head),
+    Handshake(bool),     // a valid handshake over polling, or WebSocket
+    Poll(u8),            // a valid GET for a known sid
+    Post(u8, Vec<Text>), // a valid POST for a known sid, its body if asked for, and its end
+    Upgrade(u8, u8),     // a valid WebSocket upgrade for a known sid, then 0-2 of `2probe`, `5`
+    Body(u8, Vec<Text>, Option<Vec<u8>>), BodyEnd(u8), RequestClosed(u8),
+    WsFrame(u8, Text, Option<Vec<u8>>), WsWritten(u8), WsClosed(u8), WsError(u8, bool),
     Advance(u16),
-    Send(u8, Text, bool),
-    Close(u8),
-    CloseAll,
-    Shutdown,
-    Authorize(u8, bool),
-    Accept(u8),
-    Reject(u8),
+    Send(u8, Text, bool), Close(u8), CloseAll, Shutdown,
+    Authorize(u8, bool), Accept(u8), Reject(u8),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -155,15 +135,11 @@ fuzz_target!(|input: Input| {
         m.connected.is_subset(&m.gone),
         "a session ended without Disconnected"
     );
-    let unanswered = |id: &&Id| !m.answered.contains(id) && !m.closed.contains(id);
-    assert_eq!(
-        m.requests.iter().find(unanswered),
-        None,
-        "a request was never answered"
-    );
+    let never = m.requests.iter().find(|id| m.waiting(id));
+    assert_eq!(never, None, "a request was never answered");
 });
 
-/// The `i`-th most recent element (so that small numbers name live things).
+/// The `i`-th most recent element.
 fn pick<T: Copy>(list: &[T], i: u8) -> Option<T> {
     list.iter()
         .rev()
@@ -171,39 +147,90 @@ fn pick<T: Copy>(list: &[T], i: u8) -> Option<T> {
         .copied()
 }
 
+fn body(texts: &[Text]) -> Bytes {
+    let texts: Vec<&str> = texts.iter().map(text).collect();
+    texts.join("\x1e").into()
+}
+
+#[rustfmt::skip]
 fn text(text: &Text) -> &str {
     match text {
-        Text::Probe => "2probe",
-        Text::Upgrade => "5",
-        Text::Pong => "3",
-        Text::Close => "1",
-        Text::Msg => "4x",
-        Text::Ping => "2",
-        Text::Noop => "6",
-        Text::Bin => "bAQID",
+        Text::Probe => "2probe", Text::Upgrade => "5", Text::Pong => "3", Text::Close => "1",
+        Text::Msg => "4x", Text::Ping => "2", Text::Noop => "6", Text::Bin => "bAQID",
         Text::Raw(s) => s,
     }
 }
 
+/// A request that passes routing: EIO=4, `transport` polling (0) or websocket (1), maybe a sid.
+fn valid(method: u8, websocket: bool, transport: u8, sid: Option<u8>) -> Head {
+    let sid = sid.map(Some);
+    let query = Query {
+        eio4: Some(true),
+        transport: Some(transport),
+        sid,
+        b64: false,
+        again: false,
+    };
+    Head {
+        method,
+        websocket,
+        query,
+        content_type: 1,
+        length: None,
+        origin: None,
+    }
+}
+
 impl Model {
-    fn query(&self, pieces: &[Piece], sid: &mut Option<String>) -> String {
-        let piece = |piece: &Piece| match piece {
-            Piece::Eio4 => "EIO=4".to_owned(),
-            Piece::Eio3 => "EIO=3".to_owned(),
-            Piece::Polling => "transport=polling".to_owned(),
-            Piece::Websocket => "transport=websocket".to_owned(),
-            Piece::JunkTransport => "transport=junk".to_owned(),
-            Piece::B64 => "b64=1".to_owned(),
-            Piece::Sid(i) => {
-                let value = match i.map(|i| pick(&self.sids, i)) {
-                    Some(Some(known)) => known.to_string(),
-                    Some(None) => "junk".to_owned(),
-                    None => "AAAAAAAAAAAAAAAAAAAA".to_owned(), // well-formed, unknown
-                };
-                format!("sid={}", sid.insert(value))
-            }
+    /// Not answered, and not abandoned by the runtime.
+    fn waiting(&self, id: &Id) -> bool {
+        !self.answered.contains(id) && !self.closed.contains(id)
+    }
+
+    fn request(&mut self, s: &mut Server, now: Instant, head: &Head) -> Id {
+        let q = &head.query;
+        let mut parts = Vec::new();
+        if let Some(four) = q.eio4 {
+            parts.push(format!("EIO={}", if four { 4 } else { 3 }));
+        }
+        if let Some(t) = q.transport {
+            parts.push(format!(
+                "transport={}",
+                ["polling", "websocket", "junk"][usize::from(t % 3)]
+            ));
+        }
+        let sid = q.sid.map(|i| match i.map(|i| pick(&self.sids, i)) {
+            Some(Some(known)) => known.to_string(),
+            Some(None) => "junk".to_owned(),
+            None => "AAAAAAAAAAAAAAAAAAAA".to_owned(),
+        });
+        parts.extend(sid.iter().map(|sid| format!("sid={sid}")));
+        parts.extend(q.b64.then(|| "b64=1".to_owned()));
+        parts.extend(q.again.then(|| "transport=polling".to_owned()));
+        let query = parts.join("&");
+        let id = Id(self.requests.len() as u64 + 1);
+        self.requests.push(id);
+        let method = [Method::Get, Method::Post, Method::Other][usize::from(head.method % 3)];
+        match (method, sid) {
+            (Method::Get, Some(sid)) => drop(self.gets.insert(id, sid)),
+            (Method::Post, _) => drop(self.posts.insert(id)),
+            _ => {}
+        }
+        let types = [
+            None,
+            Some("text/plain;charset=UTF-8"),
+            Some("application/octet-stream"),
+        ];
+        let request = Request {
+            method,
+            query: &query,
+            websocket: head.websocket,
+            content_type: types[usize::from(head.content_type % 3)],
+            content_length: head.length.map(u64::from),
+            origin: head.origin.as_deref(),
         };
-        pieces.iter().map(piece).collect::<Vec<_>>().join("&")
+        s.handle_request(now, id, request);
+        id
     }
 
     fn step(&mut self, s: &mut Server, now: &mut Instant, op: Op) {
@@ -212,59 +239,35 @@ impl Model {
             .requests
             .iter()
             .copied()
-            .filter(|id| !self.answered.contains(id) && !self.closed.contains(id))
+            .filter(|id| self.waiting(id))
             .collect();
         match op {
-            Op::Request {
-                method,
-                websocket,
-                query,
-                content_type,
-                length,
-                origin,
-            } => {
-                let mut sid = None;
-                let query = self.query(&query, &mut sid);
-                let id = Id(self.requests.len() as u64 + 1);
-                self.requests.push(id);
-                let method = [Method::Get, Method::Post, Method::Other][usize::from(method % 3)];
-                match (method, sid) {
-                    (Method::Get, Some(sid)) => drop(self.gets.insert(id, sid)),
-                    (Method::Post, _) => drop(self.posts.insert(id)),
-                    _ => {}
+            Op::Request(head) => drop(self.request(s, t, &head)),
+            Op::Handshake(ws) => drop(self.request(s, t, &valid(0, ws, ws.into(), None))),
+            Op::Poll(i) => drop(self.request(s, t, &valid(0, false, 0, Some(i)))),
+            Op::Upgrade(i, frames) => {
+                let id = self.request(s, t, &valid(0, true, 1, Some(i)));
+                for frame in ["2probe", "5"].into_iter().take(usize::from(frames % 3)) {
+                    self.drain(s);
+                    if self.sockets.contains(&id) {
+                        s.handle_ws_frame(t, id, Frame::Text(frame.into()));
+                    }
                 }
-                let types = [
-                    None,
-                    Some("text/plain;charset=UTF-8"),
-                    Some("application/octet-stream"),
-                ];
-                let content_type = types[usize::from(content_type % 3)];
-                let content_length = length.map(u64::from);
-                let origin = origin.as_deref();
-                s.handle_request(
-                    t,
-                    id,
-                    Request {
-                        method,
-                        query: &query,
-                        websocket,
-                        content_type,
-                        content_length,
-                        origin,
-                    },
-                );
+            }
+            Op::Post(i, texts) => {
+                let id = self.request(s, t, &valid(1, false, 0, Some(i)));
+                self.drain(s);
+                if self.reading.contains(&id) {
+                    s.handle_body(t, id, body(&texts));
+                    self.drain(s);
+                    if !self.answered.contains(&id) {
+                        s.handle_body_end(t, id);
+                    }
+                }
             }
             Op::Body(i, texts, raw) => {
-                let body = raw.unwrap_or_else(|| {
-                    texts
-                        .iter()
-                        .map(text)
-                        .collect::<Vec<_>>()
-                        .join("\x1e")
-                        .into_bytes()
-                });
                 if let Some(id) = pick(&self.reading, i) {
-                    s.handle_body(t, id, Bytes::from(body));
+                    s.handle_body(t, id, raw.map_or_else(|| body(&texts), Bytes::from));
                 }
             }
             Op::BodyEnd(i) => {
@@ -279,10 +282,10 @@ impl Model {
                 }
             }
             Op::WsFrame(i, frame, binary) => {
-                let frame = binary.map_or_else(
-                    || Frame::Text(text(&frame).into()),
-                    |b| Frame::Binary(b.into()),
-                );
+                let frame = match binary {
+                    Some(bytes) => Frame::Binary(bytes.into()),
+                    None => Frame::Text(text(&frame).into()),
+                };
                 if let Some(id) = pick(&self.sockets, i) {
                     s.handle_ws_frame(t, id, frame);
                 }
@@ -331,9 +334,7 @@ impl Model {
                             message: "no".into(),
                         },
                     };
-                    let waiting = !self.answered.contains(&id)
-                        && !self.closed.contains(&id)
-                        && self.decided.insert(id);
+                    let waiting = self.waiting(&id) && self.decided.insert(id);
                     assert_eq!(
                         s.authorize(t, id, decision).is_ok(),
                         waiting,
@@ -363,21 +364,19 @@ impl Model {
                 Transmit::Respond { request: id, .. }
                 | Transmit::AcceptWebSocket { request: id } => {
                     assert!(
-                        self.answered.insert(id),
-                        "{id} answered twice: {transmit:?}"
-                    );
-                    assert!(
                         !self.closed.contains(&id),
                         "{id} answered after it closed: {transmit:?}"
+                    );
+                    assert!(
+                        self.answered.insert(id),
+                        "{id} answered twice: {transmit:?}"
                     );
                     if let Transmit::AcceptWebSocket { .. } = transmit {
                         self.sockets.push(id);
                     }
                 }
                 Transmit::ReadBody { request: id } => {
-                    let fresh = !self.answered.contains(&id)
-                        && !self.closed.contains(&id)
-                        && !self.reading.contains(&id);
+                    let fresh = self.waiting(&id) && !self.reading.contains(&id);
                     assert!(self.posts.contains(&id) && fresh, "ReadBody for {id}");
                     self.reading.push(id);
                 }
@@ -396,10 +395,7 @@ impl Model {
         while let Some(event) = s.poll_event() {
             match event {
                 Event::Authorize { request, .. } => {
-                    assert!(
-                        !self.answered.contains(&request),
-                        "{event:?} for an answered request"
-                    );
+                    assert!(self.waiting(&request), "{event:?} for an answered request");
                     self.authorizing.push(request);
                 }
                 Event::Connecting { sid, .. } => {
@@ -430,12 +426,11 @@ impl Model {
                 _ => {}
             }
         }
-        let waiting = |id: &&Id| !self.answered.contains(id) && !self.closed.contains(id);
-        let authorizing = self
+        let mut authorizing = self
             .authorizing
             .iter()
             .filter(|id| !self.decided.contains(id));
-        if s.session_count() > 0 || authorizing.into_iter().any(|id| waiting(&id)) {
+        if s.session_count() > 0 || authorizing.any(|id| self.waiting(id)) {
             assert!(
                 s.poll_timeout().is_some(),
                 "a session or handshake waits without a deadline"
@@ -444,14 +439,12 @@ impl Model {
         let live = self.connected.difference(&self.gone).count();
         assert!(s.session_count() >= live, "a connected session vanished");
         let mut held: HashMap<&str, usize> = HashMap::new();
-        for (id, sid) in &self.gets {
-            if waiting(&id) {
-                *held.entry(sid.as_str()).or_default() += 1;
-            }
+        for (id, sid) in self.gets.iter().filter(|(id, _)| self.waiting(id)) {
+            *held.entry(sid.as_str()).or_default() += 1;
+            assert!(
+                held[sid.as_str()] <= 1,
+                "session {sid} holds two GETs, the last {id}"
+            );
         }
-        assert!(
-            held.values().all(|&n| n <= 1),
-            "one session holds two GETs: {held:?}"
-        );
     }
 }
