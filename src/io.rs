@@ -1,18 +1,16 @@
-//! Adapters between the runtime's `futures-io` streams and hyper's I/O traits.
+//! A runtime stream as hyper I/O.
 //!
 //! hyper 1.x reads and writes through its own `hyper::rt::{Read, Write}`; the runtime traits
 //! (and async-tungstenite, futures-rustls) speak `futures-io`. [`HyperIo`] lets hyper serve or
-//! request over a runtime stream; [`FuturesIo`] goes the other way, for a connection that hyper
-//! upgraded and that we did not create ourselves (a framework such as axum owns the socket).
+//! request over a runtime stream. The server's adapters for the other direction live in
+//! `server::hyper_rt`.
 
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use std::time::{Duration, Instant};
 
-use engineio_core::runtime::{Runtime, Stream, Timer};
+use engineio_core::runtime::Stream;
 use futures_util::io::{AsyncRead, AsyncWrite};
-use std::sync::Arc;
 
 /// How many bytes one read moves at most when hyper asks for more.
 const READ_CHUNK: usize = 8 * 1024;
@@ -68,93 +66,5 @@ impl hyper::rt::Write for HyperIo {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_close(cx)
-    }
-}
-
-/// Any hyper I/O (an upgraded connection) as a `futures-io` stream.
-pub(crate) struct FuturesIo<T> {
-    inner: T,
-}
-
-impl<T> FuturesIo<T> {
-    pub(crate) fn new(inner: T) -> Self {
-        Self { inner }
-    }
-}
-
-impl<T: hyper::rt::Read + Unpin> AsyncRead for FuturesIo<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut read_buf = hyper::rt::ReadBuf::new(buf);
-        ready!(Pin::new(&mut self.inner).poll_read(cx, read_buf.unfilled()))?;
-        Poll::Ready(Ok(read_buf.filled().len()))
-    }
-}
-
-impl<T: hyper::rt::Write + Unpin> AsyncWrite for FuturesIo<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-/// The runtime's timers as hyper's timer (header read timeouts).
-#[derive(Clone, Debug)]
-pub(crate) struct HyperTimer(pub(crate) Arc<dyn Runtime>);
-
-struct HyperSleep(Pin<Box<dyn Timer>>);
-
-impl std::future::Future for HyperSleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.as_mut().poll_elapsed(cx)
-    }
-}
-
-impl hyper::rt::Sleep for HyperSleep {}
-
-impl hyper::rt::Timer for HyperTimer {
-    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        let deadline = self.0.now() + duration;
-        Box::pin(HyperSleep(self.0.timer(deadline)))
-    }
-
-    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(HyperSleep(self.0.timer(deadline)))
-    }
-
-    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
-        *sleep = self.sleep_until(new_deadline);
-    }
-}
-
-/// The runtime as hyper's executor (for client connections' background tasks).
-#[derive(Clone, Debug)]
-pub(crate) struct HyperExecutor(pub(crate) Arc<dyn Runtime>);
-
-impl<F> hyper::rt::Executor<F> for HyperExecutor
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, future: F) {
-        self.0.spawn(Box::pin(async move {
-            future.await;
-        }));
     }
 }

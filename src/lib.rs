@@ -5,10 +5,10 @@
 //! and text and binary messages. This crate is the async face of it; the protocol itself lives
 //! in the sans-IO [`engineio_core`] crate, re-exported as [`core`].
 //!
-//! - [`server::Server`]: handlers (`on_connect`, `on_message`, `on_disconnect`) or a stream
+//! - `server::Server` (feature `server`): handlers (`on_connect`, `on_message`, `on_disconnect`) or a stream
 //!   of sockets, per-session storage, CORS, cookies, compression, static files, a standalone
 //!   `serve` and a tower `Service` for axum or hyper applications.
-//! - [`client::Client`]: connects over polling, WebSocket, or polling upgraded to WebSocket,
+//! - `client::Client` (feature `client`): connects over polling, WebSocket, or polling upgraded to WebSocket,
 //!   with https/wss through rustls.
 //!
 //! Runtimes are chosen by Cargo features (`tokio`, the default); see [`runtime`].
@@ -23,7 +23,6 @@ pub use engineio_core::{
 #[cfg(feature = "client")]
 pub mod client;
 mod io;
-mod notify;
 pub mod runtime;
 #[cfg(feature = "server")]
 pub mod server;

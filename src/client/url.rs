@@ -41,7 +41,11 @@ impl Target {
             Some("http" | "ws") => false,
             Some("https" | "wss") => true,
             Some(other) => return Err(invalid(&format!("unsupported scheme {other:?}"))),
-            None => return Err(invalid("missing scheme (http://, https://, ws:// or wss://)")),
+            None => {
+                return Err(invalid(
+                    "missing scheme (http://, https://, ws:// or wss://)",
+                ))
+            }
         };
         let Some(bracketed) = uri.host().filter(|host| !host.is_empty()) else {
             return Err(invalid("missing host"));
@@ -70,9 +74,8 @@ impl Target {
 
     /// The origin-form request target of a polling request: `/engine.io/?<user>&<engine.io>`.
     pub(super) fn request_target(&self, engineio_query: &str) -> String {
-        let mut target = String::with_capacity(
-            self.path.len() + self.query.len() + engineio_query.len() + 2,
-        );
+        let mut target =
+            String::with_capacity(self.path.len() + self.query.len() + engineio_query.len() + 2);
         target.push_str(&self.path);
         target.push('?');
         if !self.query.is_empty() {
@@ -141,9 +144,19 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_server_url() {
-        for url in ["", "not a url", "localhost:3000", "ftp://example.com", "http://", "/path"] {
+        for url in [
+            "",
+            "not a url",
+            "localhost:3000",
+            "ftp://example.com",
+            "http://",
+            "/path",
+        ] {
             assert!(
-                matches!(Target::parse(url, "/engine.io/"), Err(ConnectError::InvalidUrl(_))),
+                matches!(
+                    Target::parse(url, "/engine.io/"),
+                    Err(ConnectError::InvalidUrl(_))
+                ),
                 "{url:?} should be invalid"
             );
         }

@@ -26,7 +26,7 @@ use super::incoming::{IncomingSender, Socket};
 use super::options::HttpOptions;
 use super::request::ConnectRequest;
 use super::Server;
-use crate::notify::Notify;
+use super::notify::Notify;
 
 /// What the core decided about a pending HTTP request.
 #[derive(Debug)]

@@ -28,8 +28,10 @@ mod cookie;
 mod cors;
 mod engine;
 mod handlers;
+pub(crate) mod hyper_rt;
 mod http;
 mod incoming;
+mod notify;
 mod options;
 mod request;
 mod service;
@@ -158,5 +160,5 @@ impl Server {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tokio"))]
 mod tests;

@@ -21,7 +21,8 @@ use super::engine::Shared;
 use super::http::{self, plain, HttpResponse};
 use super::static_files;
 use super::Server;
-use crate::io::{HyperIo, HyperTimer};
+use super::hyper_rt::HyperTimer;
+use crate::io::HyperIo;
 
 impl Server {
     /// Binds `addr` and serves until [`shutdown`](Self::shutdown): the Engine.IO path, then

@@ -24,7 +24,8 @@ use http_body_util::Full;
 use super::cors::{self, CorsDecision};
 use super::engine::{Shared, SocketEnd, WsCommand};
 use super::http::{plain, HttpResponse};
-use crate::io::{FuturesIo, HyperIo};
+use super::hyper_rt::FuturesIo;
+use crate::io::HyperIo;
 
 /// How long a socket the server closed waits for the client's close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);

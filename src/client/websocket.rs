@@ -1,0 +1,209 @@
+//! The WebSocket transport: one task per socket opens it (TCP, TLS, the HTTP 101 handshake
+//! through async-tungstenite), then reads frames and writes batches until it closes.
+//!
+//! Every outcome goes back to the driver as an [`Input`]: opened, each data frame, each batch
+//! written, and exactly one closed. Control frames stay in tungstenite, which answers pings by
+//! itself.
+
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
+use bytes::Bytes;
+use engineio_core::packet::Frame;
+use engineio_core::runtime::{sleep_until, Stream};
+use engineio_core::{ByteString, RequestId};
+use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use futures_util::future::{select, Either};
+use futures_util::{SinkExt, StreamExt};
+use tungstenite::client::IntoClientRequest;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::{Message as WsMessage, Utf8Bytes};
+
+use super::driver::Input;
+use super::net::Context;
+use super::ConnectError;
+
+/// tungstenite zero-fills its whole read buffer for every read, so keep it small.
+const READ_BUFFER: usize = 16 * 1024;
+/// The largest message accepted before the server's `maxPayload` is known (WebSocket-only
+/// handshake): the reference servers' default `maxPayload`.
+const DEFAULT_MAX_MESSAGE: u64 = 1_000_000;
+/// Added to `maxPayload` for the packet type byte and rounding.
+const SLACK: u64 = 1024;
+/// How long to wait for the server's close frame after sending ours.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// What the driver asks a socket's writer to do.
+#[derive(Debug)]
+pub(super) enum WriterCommand {
+    /// Write these frames, flush, then report [`Input::WsWritten`].
+    Send(Vec<Frame>),
+    /// Close the socket after the batches queued before.
+    Close,
+}
+
+/// Starts the task of WebSocket `socket`; returns the channel that feeds its writer (dropping
+/// it closes the socket too).
+pub(super) fn spawn(
+    ctx: Arc<Context>,
+    socket: RequestId,
+    query: String,
+    max_payload: Option<u64>,
+    inputs: UnboundedSender<Input>,
+) -> UnboundedSender<WriterCommand> {
+    let (commands, receiver) = mpsc::unbounded();
+    let limit = max_payload
+        .unwrap_or(DEFAULT_MAX_MESSAGE)
+        .saturating_add(SLACK);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let runtime = ctx.runtime.clone();
+    runtime.spawn(Box::pin(run(ctx, socket, query, limit, inputs, receiver)));
+    commands
+}
+
+async fn run(
+    ctx: Arc<Context>,
+    socket: RequestId,
+    query: String,
+    limit: usize,
+    inputs: UnboundedSender<Input>,
+    commands: UnboundedReceiver<WriterCommand>,
+) {
+    let opened = ctx
+        .with_timeout(Some(ctx.request_timeout), open(&ctx, &query, limit))
+        .await;
+    let ws = match opened {
+        Ok(ws) => ws,
+        Err(error) => {
+            tracing::debug!(%error, %socket, "engine.io websocket failed to open");
+            let _ = inputs.unbounded_send(Input::WsClosed {
+                socket,
+                error: Some(error),
+            });
+            return;
+        }
+    };
+    let _ = inputs.unbounded_send(Input::WsOpen { socket });
+    let (sink, stream) = ws.split();
+    let reader = pin!(read(stream, socket, &inputs));
+    let writer = pin!(write(sink, commands, socket, &inputs));
+    if let Either::Right(((), reader)) = select(reader, writer).await {
+        // Our close frame is out (or writing failed): let the server answer it, briefly.
+        let deadline = ctx.runtime.now() + CLOSE_GRACE;
+        let _ = select(reader, sleep_until(&*ctx.runtime, deadline)).await;
+    }
+    let _ = inputs.unbounded_send(Input::WsClosed {
+        socket,
+        error: None,
+    });
+}
+
+/// TCP (+ TLS), then the opening handshake with the application's headers and cookies.
+async fn open(
+    ctx: &Context,
+    query: &str,
+    limit: usize,
+) -> Result<WebSocketStream<Box<dyn Stream>>, ConnectError> {
+    let url = ctx.target.websocket_url(query);
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|error| ConnectError::InvalidUrl(format!("{url}: {error}")))?;
+    ctx.add_headers(request.headers_mut());
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    let stream = ctx.open_stream().await?;
+    let (ws, response) = async_tungstenite::client_async_with_config(request, stream, Some(config))
+        .await
+        .map_err(handshake_error)?;
+    ctx.store_cookies(response.headers());
+    Ok(ws)
+}
+
+fn handshake_error(error: tungstenite::Error) -> ConnectError {
+    match error {
+        tungstenite::Error::Http(response) => ConnectError::Rejected {
+            status: response.status().as_u16(),
+            body: response.into_body().map(Bytes::from).unwrap_or_default(),
+        },
+        tungstenite::Error::Io(error) => ConnectError::Io(error),
+        other => ConnectError::Protocol(other.to_string()),
+    }
+}
+
+/// Reports data frames until the socket closes or fails.
+async fn read(
+    mut stream: WebSocketReceiver<Box<dyn Stream>>,
+    socket: RequestId,
+    inputs: &UnboundedSender<Input>,
+) {
+    while let Some(message) = stream.next().await {
+        let frame = match message {
+            Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
+                Ok(text) => Frame::Text(text),
+                Err(_) => break,
+            },
+            Ok(WsMessage::Binary(bytes)) => Frame::Binary(bytes),
+            // Control frames: tungstenite answers pings and the close handshake itself.
+            Ok(
+                WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Close(_) | WsMessage::Frame(_),
+            ) => continue,
+            Err(error) => {
+                tracing::debug!(%error, %socket, "engine.io websocket read failed");
+                break;
+            }
+        };
+        // Once the driver is gone the writer closes the socket; keep reading until then.
+        let _ = inputs.unbounded_send(Input::WsFrame { socket, frame });
+    }
+}
+
+/// Writes each batch (feed every frame, flush once, report), then closes the socket.
+async fn write(
+    mut sink: WebSocketSender<Box<dyn Stream>>,
+    mut commands: UnboundedReceiver<WriterCommand>,
+    socket: RequestId,
+    inputs: &UnboundedSender<Input>,
+) {
+    while let Some(command) = commands.next().await {
+        let WriterCommand::Send(frames) = command else {
+            break;
+        };
+        let mut written = Ok(());
+        for frame in frames {
+            written = sink.feed(to_message(frame)).await;
+            if written.is_err() {
+                break;
+            }
+        }
+        if written.is_ok() {
+            written = sink.flush().await;
+        }
+        if let Err(error) = written {
+            tracing::debug!(%error, %socket, "engine.io websocket write failed");
+            return;
+        }
+        let _ = inputs.unbounded_send(Input::WsWritten { socket });
+    }
+    let normal = CloseFrame {
+        code: CloseCode::Normal,
+        reason: Utf8Bytes::default(),
+    };
+    let _ = sink.close(Some(normal)).await;
+}
+
+fn to_message(frame: Frame) -> WsMessage {
+    match frame {
+        Frame::Text(text) => match Utf8Bytes::try_from(text.clone().into_bytes()) {
+            Ok(text) => WsMessage::Text(text),
+            // A ByteString is UTF-8; this copy never happens.
+            Err(_) => WsMessage::Text(Utf8Bytes::from(&*text)),
+        },
+        Frame::Binary(bytes) => WsMessage::Binary(bytes),
+    }
+}

@@ -1,0 +1,84 @@
+//! hyper glue the server needs beyond [`HyperIo`](crate::io::HyperIo): a `futures-io` view of
+//! a connection hyper upgraded but did not get from us (a framework such as axum owns the
+//! socket), and the runtime's timers as hyper's timer (for header read timeouts).
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+
+use engineio_core::runtime::{Runtime, Timer};
+use futures_util::io::{AsyncRead, AsyncWrite};
+
+/// Any hyper I/O (an upgraded connection) as a `futures-io` stream.
+pub(crate) struct FuturesIo<T> {
+    inner: T,
+}
+
+impl<T> FuturesIo<T> {
+    pub(crate) fn new(inner: T) -> Self {
+        Self { inner }
+    }
+}
+
+impl<T: hyper::rt::Read + Unpin> AsyncRead for FuturesIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut read_buf = hyper::rt::ReadBuf::new(buf);
+        ready!(Pin::new(&mut self.inner).poll_read(cx, read_buf.unfilled()))?;
+        Poll::Ready(Ok(read_buf.filled().len()))
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> AsyncWrite for FuturesIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The runtime's timers as hyper's timer (header read timeouts).
+#[derive(Clone, Debug)]
+pub(crate) struct HyperTimer(pub(crate) Arc<dyn Runtime>);
+
+struct HyperSleep(Pin<Box<dyn Timer>>);
+
+impl std::future::Future for HyperSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll_elapsed(cx)
+    }
+}
+
+impl hyper::rt::Sleep for HyperSleep {}
+
+impl hyper::rt::Timer for HyperTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        let deadline = self.0.now() + duration;
+        Box::pin(HyperSleep(self.0.timer(deadline)))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(HyperSleep(self.0.timer(deadline)))
+    }
+
+    fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
+        *sleep = self.sleep_until(new_deadline);
+    }
+}
