@@ -88,6 +88,8 @@
 
 mod buffer;
 pub mod client;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod packet;
 pub mod runtime;
 pub mod server;

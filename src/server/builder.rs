@@ -9,15 +9,15 @@ use engineio_core::{
     BufferLimits, DisconnectReason, Message, Server as CoreServer, ServerConfig, Sid, Transports,
 };
 
-use super::cookie::Cookie;
-use super::cors::CorsOrigins;
 use super::engine::Shared;
 use super::handlers::{Forbidden, Handlers, Rejection};
 use super::incoming::{Incoming, IncomingSender};
 use super::options::{normalise_path, HttpOptions};
 use super::request::ConnectRequest;
-use super::static_files::StaticFiles;
 use super::Server;
+use engineio_core::http::cookie::Cookie;
+use engineio_core::http::cors::CorsOrigins;
+use engineio_core::http::static_files::StaticFiles;
 
 /// Configures a [`Server`]. Every option has the default of the JS `engine.io` server and
 /// python-engineio (noted on each setter).

@@ -15,12 +15,11 @@ use futures_util::StreamExt;
 use http::header::{self, HeaderValue};
 use http_body_util::{BodyExt, Full};
 
-use super::compression;
-use super::cookie;
-use super::cors::{self, CorsDecision};
 use super::engine::{Outcome, Shared};
 use super::request::ConnectRequest;
 use super::websocket;
+use engineio_core::http::cors::{self, CorsDecision};
+use engineio_core::http::{compression, cookie};
 
 /// The response type of everything the server answers itself.
 pub(crate) type HttpResponse = http::Response<Full<Bytes>>;
@@ -41,10 +40,10 @@ where
     let cors = cors::check(&options.cors, &parts.headers, secure);
     if matches!(cors, CorsDecision::Rejected) {
         tracing::debug!(origin = ?parts.headers.get(header::ORIGIN), "refused origin");
-        return cors::rejected();
+        return cors::rejected().map(Full::new);
     }
     if parts.method == http::Method::OPTIONS {
-        return cors::preflight(&cors, options.cors_credentials, &parts.headers);
+        return cors::preflight(&cors, options.cors_credentials, &parts.headers).map(Full::new);
     }
     let query = parts.uri.query().unwrap_or("").to_owned();
     let id = shared.next_request_id();

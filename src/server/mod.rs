@@ -23,9 +23,6 @@
 //! the scheduling of application handlers.
 
 mod builder;
-mod compression;
-mod cookie;
-mod cors;
 mod engine;
 mod handlers;
 pub(crate) mod hyper_rt;
@@ -35,7 +32,6 @@ mod notify;
 mod options;
 mod request;
 mod service;
-mod static_files;
 mod storage;
 mod websocket;
 
@@ -47,13 +43,11 @@ use std::time::Duration;
 use engineio_core::{DisconnectReason, Message, SendError, Sid, Transport};
 
 pub use builder::ServerBuilder;
-pub use cookie::{Cookie, SameSite};
-pub use cors::CorsOrigins;
+pub use engineio_core::http::{Cookie, CorsOrigins, SameSite, StaticFiles};
 pub use handlers::{Forbidden, Rejection};
 pub use incoming::{Incoming, Socket};
 pub use request::ConnectRequest;
 pub use service::{EngineIoService, NotFound};
-pub use static_files::StaticFiles;
 pub use storage::SessionGuard;
 
 use engine::Shared;

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use super::cookie::Cookie;
-use super::cors::CorsOrigins;
-use super::static_files::StaticFiles;
+use engineio_core::http::cookie::Cookie;
+use engineio_core::http::cors::CorsOrigins;
+use engineio_core::http::static_files::StaticFiles;
 
 /// Options the async server applies around the protocol core: where it is mounted, CORS,
 /// cookies, compression, static files and handler scheduling.

@@ -19,10 +19,10 @@ use tower_service::Service;
 
 use super::engine::Shared;
 use super::http::{self, plain, HttpResponse};
-use super::static_files;
-use super::Server;
 use super::hyper_rt::HyperTimer;
+use super::Server;
 use crate::io::HyperIo;
+use engineio_core::http::static_files;
 
 impl Server {
     /// Binds `addr` and serves until [`shutdown`](Self::shutdown): the Engine.IO path, then
@@ -124,7 +124,7 @@ where
     );
     if is_read {
         if let Some(file) = static_files::resolve(&shared.options.static_files, path) {
-            return Ok(static_files::respond(&file));
+            return Ok(static_files::respond(&file).map(Full::new));
         }
     }
     Err(request)

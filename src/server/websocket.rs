@@ -21,11 +21,11 @@ use futures_util::{SinkExt, StreamExt};
 use http::header::{self, HeaderValue};
 use http_body_util::Full;
 
-use super::cors::{self, CorsDecision};
 use super::engine::{Shared, SocketEnd, WsCommand};
 use super::http::{plain, HttpResponse};
 use super::hyper_rt::FuturesIo;
 use crate::io::HyperIo;
+use engineio_core::http::cors::{self, CorsDecision};
 
 /// How long a socket the server closed waits for the client's close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);

@@ -19,7 +19,7 @@ use http::HeaderValue;
 
 /// A content coding the server can produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Encoding {
+pub enum Encoding {
     /// `gzip` (RFC 1952).
     Gzip,
     /// `deflate`, which HTTP defines as the zlib format (RFC 1950), not raw deflate.
@@ -28,7 +28,7 @@ pub(crate) enum Encoding {
 
 impl Encoding {
     /// The `Content-Encoding` value: "gzip" / "deflate".
-    pub(crate) fn header_value(self) -> HeaderValue {
+    pub fn header_value(self) -> HeaderValue {
         match self {
             Self::Gzip => HeaderValue::from_static("gzip"),
             Self::Deflate => HeaderValue::from_static("deflate"),
@@ -41,7 +41,7 @@ impl Encoding {
 ///
 /// `x-gzip` counts as `gzip` (RFC 9110 §8.4.1.3). Items that cannot be parsed (a bad q-value, a
 /// non-UTF-8 header) are ignored, so garbage yields `None` and the body goes out uncompressed.
-pub(crate) fn negotiate(accept_encoding: Option<&HeaderValue>) -> Option<Encoding> {
+pub fn negotiate(accept_encoding: Option<&HeaderValue>) -> Option<Encoding> {
     let header = accept_encoding?.to_str().ok()?;
     // The highest q (in thousandths) given explicitly to each coding, and to `*`.
     let mut gzip: Option<u16> = None;
@@ -112,7 +112,7 @@ fn parse_qvalue(value: &str) -> Option<u16> {
 ///
 /// The work is done synchronously in memory; callers compress only bodies above their threshold,
 /// and polling bodies are bounded by the payload limit.
-pub(crate) fn compress(encoding: Encoding, body: &[u8]) -> Bytes {
+pub fn compress(encoding: Encoding, body: &[u8]) -> Bytes {
     // Compressed output is usually much smaller; start modest and let the Vec grow.
     let out = Vec::with_capacity(body.len() / 2 + 64);
     let result = match encoding {

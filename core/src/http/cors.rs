@@ -25,7 +25,6 @@ use http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_REQUEST_HEADERS, CONTENT_TYPE, HOST, ORIGIN, VARY,
 };
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 
 /// Which cross-origin requests the server accepts (python-engineio's `cors_allowed_origins`).
 ///
@@ -59,7 +58,7 @@ pub enum CorsOrigins {
 
 /// What [`check`] concluded about one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CorsDecision {
+pub enum CorsDecision {
     /// The request has no `Origin` header: not a cross-origin browser request; accept it and add
     /// no CORS headers.
     NoOrigin,
@@ -78,7 +77,7 @@ pub(crate) enum CorsDecision {
 /// and there is no `X-Forwarded-Proto`. The server's host comes from `X-Forwarded-Host` (first
 /// value) or else `Host`; with neither (e.g. an HTTP/2 request whose authority the caller did not
 /// copy into `Host`), a same-origin check cannot succeed and the request is rejected.
-pub(crate) fn check(policy: &CorsOrigins, headers: &HeaderMap, secure: bool) -> CorsDecision {
+pub fn check(policy: &CorsOrigins, headers: &HeaderMap, secure: bool) -> CorsDecision {
     if *policy == CorsOrigins::Off {
         return CorsDecision::Off;
     }
@@ -110,7 +109,7 @@ pub(crate) fn check(policy: &CorsOrigins, headers: &HeaderMap, secure: bool) -> 
 
 /// Adds Access-Control-Allow-Origin (echoed origin), Vary: Origin, and
 /// Access-Control-Allow-Credentials: true when `credentials`, for Allowed only.
-pub(crate) fn apply(decision: &CorsDecision, credentials: bool, headers: &mut HeaderMap) {
+pub fn apply(decision: &CorsDecision, credentials: bool, headers: &mut HeaderMap) {
     let CorsDecision::Allowed(origin) = decision else {
         return;
     };
@@ -129,15 +128,15 @@ pub(crate) fn apply(decision: &CorsDecision, credentials: bool, headers: &mut He
 /// Access-Control-Request-Headers (if any); for Rejected, the `rejected()` response.
 ///
 /// For `NoOrigin` and `Off` the answer is a bare 204: there is no origin to grant anything to.
-pub(crate) fn preflight(
+pub fn preflight(
     decision: &CorsDecision,
     credentials: bool,
     request: &HeaderMap,
-) -> Response<Full<Bytes>> {
+) -> Response<Bytes> {
     if *decision == CorsDecision::Rejected {
         return rejected();
     }
-    let mut response = Response::new(Full::new(Bytes::new()));
+    let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::NO_CONTENT;
     if let CorsDecision::Allowed(_) = decision {
         let headers = response.headers_mut();
@@ -159,8 +158,8 @@ const REJECTED_BODY: &str = r#"{"code":4,"message":"Not an accepted origin"}"#;
 
 /// 403, Content-Type application/json, body {"code":4,"message":"Not an accepted origin"}, no
 /// CORS headers (never echo a rejected origin).
-pub(crate) fn rejected() -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(REJECTED_BODY.as_bytes())));
+pub fn rejected() -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(REJECTED_BODY.as_bytes()));
     *response.status_mut() = StatusCode::FORBIDDEN;
     response
         .headers_mut()
@@ -326,8 +325,6 @@ fn add_vary(headers: &mut HeaderMap, token: &'static str) {
 mod tests {
     use super::*;
     use http::HeaderName;
-    use http_body_util::BodyExt;
-    use std::future::Future;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -351,16 +348,8 @@ mod tests {
         ])
     }
 
-    fn body_bytes(response: Response<Full<Bytes>>) -> Bytes {
-        let body = response.into_body();
-        // Full is always ready: poll it once without a runtime.
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut fut = std::pin::pin!(body.collect());
-        match fut.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(Ok(collected)) => collected.to_bytes(),
-            _ => panic!("Full body not ready"),
-        }
+    fn body_bytes(response: Response<Bytes>) -> Bytes {
+        response.into_body()
     }
 
     #[test]

@@ -97,7 +97,7 @@ const FALLBACK_NAME: &str = "io";
 ///
 /// Never fails: an invalid name is replaced by `io`, an invalid `Path` or `Domain` is dropped,
 /// and one `tracing` warning per call lists what was changed.
-pub(crate) fn set_cookie(cookie: &Cookie, sid: &str) -> HeaderValue {
+pub fn set_cookie(cookie: &Cookie, sid: &str) -> HeaderValue {
     let mut dropped: Vec<&str> = Vec::new();
     let name = if is_token(&cookie.name) {
         cookie.name.as_str()

@@ -17,7 +17,6 @@ use std::path::{Component, Path, PathBuf};
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::Full;
 
 /// The default file served for URLs ending in `/`.
 const DEFAULT_FILE: &str = "index.html";
@@ -135,11 +134,11 @@ fn normalize_url(url: String) -> String {
 
 /// A file to serve, as found by [`resolve`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ResolvedFile {
+pub struct ResolvedFile {
     /// The file-system path (not checked for existence).
-    pub(crate) path: PathBuf,
+    pub path: PathBuf,
     /// The Content-Type to answer with.
-    pub(crate) content_type: String,
+    pub content_type: String,
 }
 
 /// Maps a URL path (already without the query) to a file, or None.
@@ -148,7 +147,7 @@ pub(crate) struct ResolvedFile {
 /// Lookup: the exact (decoded) path first, then, stripping one trailing segment at a time, a
 /// directory entry for the prefix or the prefix + `/`. File entries match only exactly.
 /// No file-system access happens here: the file may not exist, which [`respond`] reports as 404.
-pub(crate) fn resolve(files: &StaticFiles, url_path: &str) -> Option<ResolvedFile> {
+pub fn resolve(files: &StaticFiles, url_path: &str) -> Option<ResolvedFile> {
     if files.is_empty() {
         return None;
     }
@@ -285,7 +284,7 @@ fn hex(b: u8) -> Option<u8> {
 /// to be small and local (a client page and its assets), so the read is short. Serve large or
 /// remote files with a dedicated file server instead. No Content-Length is set: the body is a
 /// `Full`, whose size the HTTP layer reports.
-pub(crate) fn respond(file: &ResolvedFile) -> Response<Full<Bytes>> {
+pub fn respond(file: &ResolvedFile) -> Response<Bytes> {
     match std::fs::metadata(&file.path) {
         Ok(meta) if meta.is_file() => {}
         Ok(_) => return not_found(),
@@ -304,7 +303,7 @@ pub(crate) fn respond(file: &ResolvedFile) -> Response<Full<Bytes>> {
         );
         HeaderValue::from_static(OCTET_STREAM)
     });
-    let mut response = Response::new(Full::new(Bytes::from(data)));
+    let mut response = Response::new(Bytes::from(data));
     response.headers_mut().insert(CONTENT_TYPE, content_type);
     response
 }
@@ -317,17 +316,17 @@ fn is_missing(error: &io::Error) -> bool {
     )
 }
 
-fn not_found() -> Response<Full<Bytes>> {
+fn not_found() -> Response<Bytes> {
     plain(StatusCode::NOT_FOUND, "Not Found")
 }
 
-fn internal_error(path: &Path, error: &io::Error) -> Response<Full<Bytes>> {
+fn internal_error(path: &Path, error: &io::Error) -> Response<Bytes> {
     tracing::error!(path = %path.display(), %error, "static files: cannot read file");
     plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+fn plain(status: StatusCode, text: &'static str) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from_static(text.as_bytes()));
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -338,8 +337,6 @@ fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util::BodyExt;
-    use std::future::Future;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A unique temporary directory, removed on drop.
@@ -389,16 +386,8 @@ mod tests {
         (tmp, public)
     }
 
-    fn body_text(response: Response<Full<Bytes>>) -> String {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
-        let mut fut = std::pin::pin!(response.into_body().collect());
-        match fut.as_mut().poll(&mut cx) {
-            std::task::Poll::Ready(Ok(collected)) => {
-                String::from_utf8(collected.to_bytes().to_vec()).unwrap()
-            }
-            _ => panic!("Full body not ready"),
-        }
+    fn body_text(response: Response<Bytes>) -> String {
+        String::from_utf8(response.into_body().to_vec()).unwrap()
     }
 
     fn path_of(files: &StaticFiles, url: &str) -> Option<PathBuf> {

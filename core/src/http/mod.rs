@@ -1,0 +1,18 @@
+//! HTTP-level policies every runtime applies around the protocol: CORS, the session cookie,
+//! response compression and static files (feature `http`).
+//!
+//! They are not Engine.IO (the protocol state machines never call them), but every server
+//! front end needs the same decisions made the same way: the async server in `engineio` and
+//! the blocking one in `engineio-runtime-threads` both use this module, so a CORS refusal or a
+//! compressed poll looks identical whichever runtime serves it. The functions work on the
+//! `http` crate's types and return complete `http::Response<Bytes>` values where they answer
+//! on their own (preflight, refusal, static file).
+
+pub mod compression;
+pub mod cookie;
+pub mod cors;
+pub mod static_files;
+
+pub use cookie::{Cookie, SameSite};
+pub use cors::{CorsDecision, CorsOrigins};
+pub use static_files::{ResolvedFile, StaticFiles};
