@@ -22,6 +22,7 @@ pub use engineio_core::{
 
 #[cfg(feature = "client")]
 pub mod client;
+#[cfg(any(feature = "server", feature = "client"))]
 mod io;
 pub mod runtime;
 #[cfg(feature = "server")]

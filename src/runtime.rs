@@ -37,6 +37,7 @@ pub fn default_runtime() -> Option<Arc<dyn Runtime>> {
 }
 
 /// The runtime given, or the default one; panics with a clear message when there is none.
+#[cfg(any(feature = "server", feature = "client"))]
 pub(crate) fn resolve(runtime: Option<Arc<dyn Runtime>>) -> Arc<dyn Runtime> {
     runtime.or_else(default_runtime).expect(
         "no async runtime: call this from inside a tokio runtime, or pass one with `.runtime(…)`",
