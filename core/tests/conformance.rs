@@ -359,7 +359,6 @@ fn closing_while_upgrading_aborts_the_probe() {
     let mut raw = raw();
     let sid = raw.handshake();
     let socket = raw.ws(&format!("EIO=4&transport=websocket&sid={sid}"));
-    raw.ws_text(socket, "2probe");
     raw.server.close(raw.now, &sid).unwrap();
     raw.drain();
     assert!(raw.closed.contains_key(&socket));

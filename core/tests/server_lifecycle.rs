@@ -301,3 +301,45 @@ fn heartbeat_runs_for_simulated_hours_with_the_default_config() {
     }
     assert_eq!(raw.server.session_count(), 1);
 }
+
+#[test]
+fn server_close_after_the_probe_answer_finishes_over_the_websocket() {
+    // The client has seen `3probe` and paused polling: it will send `5`, not poll again, so
+    // the rest of the buffer and the close must travel over the new WebSocket.
+    let mut raw = Raw::new(test_config());
+    let sid = raw.handshake();
+    let socket = raw.ws(&format!("EIO=4&transport=websocket&sid={sid}"));
+    raw.ws_text(socket, "2probe");
+    assert_eq!(raw.frames(socket), ["3probe"]);
+    for i in 0..3 {
+        raw.send(&sid, format!("tail {i}"));
+    }
+    raw.server.close(raw.now, &sid).unwrap();
+    raw.drain();
+    assert!(!raw.closed.contains_key(&socket), "the probe stays open");
+    raw.ws_text(socket, "5");
+    assert_eq!(raw.frames(socket), ["4tail 0", "4tail 1", "4tail 2", "1"]);
+    assert_eq!(raw.closed.get(&socket), Some(&1000));
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::ServerDisconnect]
+    );
+}
+
+#[test]
+fn server_close_after_the_probe_answer_reaches_a_client_that_polls_again() {
+    let mut raw = Raw::new(test_config());
+    let sid = raw.handshake();
+    let socket = raw.ws(&format!("EIO=4&transport=websocket&sid={sid}"));
+    raw.ws_text(socket, "2probe");
+    raw.send(&sid, "tail");
+    raw.server.close(raw.now, &sid).unwrap();
+    raw.drain();
+    let get = raw.get(&format!("EIO=4&transport=polling&sid={sid}"));
+    assert_eq!(raw.answer(get).1, "4tail\u{1e}1");
+    assert!(raw.closed.contains_key(&socket), "the probe is closed with the session");
+    assert_eq!(
+        disconnects(&raw.take_events()),
+        [DisconnectReason::ServerDisconnect]
+    );
+}

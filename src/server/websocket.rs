@@ -141,7 +141,10 @@ async fn run(
                 Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
                     return SocketEnd::Closed
                 }
-                Err(tungstenite::Error::Io(_)) => return SocketEnd::Closed,
+                Err(tungstenite::Error::Io(_))
+                | Err(tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                )) => return SocketEnd::Closed,
                 Err(error) => {
                     tracing::debug!(%error, "websocket error");
                     return SocketEnd::Error { too_large: false };

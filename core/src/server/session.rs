@@ -267,7 +267,13 @@ impl Session {
             Phase::Connecting { .. } => self.refuse(unauthorized(None), ctx),
             Phase::Closing { .. } => {}
             Phase::Open => {
-                self.abort_upgrade(ctx);
+                // A probe that already answered `3probe` stays: its client has paused polling
+                // and is about to send `5`, so the close goes out over the new WebSocket (or
+                // over polling if the probe fails and the client polls again). An earlier
+                // probe is dropped; that client is still polling.
+                if !self.upgrade.is_some_and(|upgrade| upgrade.probed) {
+                    self.abort_upgrade(ctx);
+                }
                 match self.transport {
                     Transport::WebSocket => self.terminate(reason, ctx),
                     Transport::Polling => {

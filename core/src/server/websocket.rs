@@ -69,6 +69,10 @@ impl Session {
         ctx.out.route(upgrade.socket, self.sid, RouteKind::Socket);
         tracing::debug!(sid = %self.sid, "upgraded to websocket");
         ctx.out.events.push_back(Event::Upgraded { sid: self.sid });
+        if let super::session::Phase::Closing { reason, .. } = self.phase {
+            // The server closed during the probe: deliver the rest and `1` here.
+            return self.terminate(reason, ctx);
+        }
         self.flush(ctx);
     }
 

@@ -1,0 +1,297 @@
+//! [`ServerBuilder`]: every option of the server, with the reference defaults.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use engineio_core::{
+    BufferLimits, DisconnectReason, Message, Server as CoreServer, ServerConfig, Sid, Transports,
+};
+
+use super::handlers::{Forbidden, Handlers, Rejection};
+use super::incoming::{Incoming, IncomingSender};
+use super::options::{normalise_path, HttpOptions};
+use super::request::ConnectRequest;
+use super::shared::Shared;
+use super::Server;
+use engineio_core::http::cookie::Cookie;
+use engineio_core::http::cors::CorsOrigins;
+use engineio_core::http::static_files::StaticFiles;
+
+/// Configures a [`Server`]. Every option has the default of the JS `engine.io` server and
+/// python-engineio, and of the async `engineio` server (noted on each setter); the few that
+/// only a thread-per-connection server needs (connection and thread caps, keep-alive and write
+/// timeouts) come last.
+#[derive(Default)]
+pub struct ServerBuilder {
+    core: ServerConfig,
+    http: HttpOptions,
+    handlers: Handlers,
+    seed: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("core", &self.core)
+            .field("http", &self.http)
+            .field("handlers", &self.handlers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerBuilder {
+    /// Time between pings. Default 25 s.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.core.ping_interval = interval;
+        self
+    }
+
+    /// Extra time advertised to clients on top of the ping interval (python-engineio's
+    /// `ping_interval=(interval, grace)`). Default 0.
+    pub fn ping_interval_grace(mut self, grace: Duration) -> Self {
+        self.core.ping_interval_grace = grace;
+        self
+    }
+
+    /// Time a client has to answer a ping. Default 20 s.
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.core.ping_timeout = timeout;
+        self
+    }
+
+    /// Time a WebSocket probe has to complete an upgrade. Default 10 s.
+    pub fn upgrade_timeout(mut self, timeout: Duration) -> Self {
+        self.core.upgrade_timeout = timeout;
+        self
+    }
+
+    /// Time a server-side close waits for a polling client's next GET. Default 30 s.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.core.close_timeout = timeout;
+        self
+    }
+
+    /// Time the `authorize` and `on_connect` handlers have before the handshake is refused
+    /// with 503. Default 10 s.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.core.handshake_timeout = timeout;
+        self
+    }
+
+    /// The largest polling body or WebSocket message accepted, advertised as `maxPayload`
+    /// (`maxHttpBufferSize`). Default 1 000 000 bytes.
+    pub fn max_http_buffer_size(mut self, bytes: usize) -> Self {
+        self.core.max_payload = bytes;
+        self
+    }
+
+    /// The most packets one polling body may carry. Default 10 000.
+    pub fn max_packets_per_payload(mut self, packets: usize) -> Self {
+        self.core.max_packets_per_payload = packets;
+        self
+    }
+
+    /// The transports accepted. Default both.
+    pub fn transports(mut self, transports: Transports) -> Self {
+        self.core.transports = transports;
+        self
+    }
+
+    /// Whether polling sessions may upgrade to WebSocket. Default true.
+    pub fn allow_upgrades(mut self, allow: bool) -> Self {
+        self.core.allow_upgrades = allow;
+        self
+    }
+
+    /// Bounds of each session's outgoing buffer and what happens when it is full.
+    pub fn buffer_limits(mut self, limits: BufferLimits) -> Self {
+        self.core.buffer = limits;
+        self
+    }
+
+    /// A message sent to every client right after the open packet (JS `initialPacket`).
+    pub fn initial_packet(mut self, message: impl Into<Message>) -> Self {
+        self.core.initial_message = Some(message.into());
+        self
+    }
+
+    /// Compress polling responses with gzip or deflate when the client accepts it. Default on.
+    pub fn http_compression(mut self, enabled: bool) -> Self {
+        self.http.compression = enabled;
+        self
+    }
+
+    /// The smallest response body that gets compressed. Default 1024 bytes.
+    pub fn compression_threshold(mut self, bytes: usize) -> Self {
+        self.http.compression_threshold = bytes;
+        self
+    }
+
+    /// Set a session cookie on the polling handshake. Default none.
+    pub fn cookie(mut self, cookie: Cookie) -> Self {
+        self.http.cookie = Some(cookie);
+        self
+    }
+
+    /// Which cross-origin requests are accepted, on polling and on the WebSocket upgrade
+    /// alike. Default same-origin.
+    pub fn cors_allowed_origins(mut self, origins: CorsOrigins) -> Self {
+        self.http.cors = origins;
+        self
+    }
+
+    /// Whether allowed cross-origin requests may carry credentials. Default true.
+    pub fn cors_credentials(mut self, credentials: bool) -> Self {
+        self.http.cors_credentials = credentials;
+        self
+    }
+
+    /// The Engine.IO path. Default `/engine.io/` (socket.io uses `/socket.io/`).
+    pub fn engineio_path(mut self, path: &str) -> Self {
+        self.http.path = normalise_path(path);
+        self
+    }
+
+    /// Static files served beside the Engine.IO path.
+    pub fn static_files(mut self, files: StaticFiles) -> Self {
+        self.http.static_files = files;
+        self
+    }
+
+    /// Run each message handler on its own (python-engineio's default) instead of one at a
+    /// time per session in arrival order (this crate's default).
+    pub fn async_handlers(mut self, concurrent: bool) -> Self {
+        self.http.async_handlers = concurrent;
+        self
+    }
+
+    /// The most messages queued for one session's handlers before the session is closed.
+    /// Default 1024.
+    pub fn max_pending_messages(mut self, messages: usize) -> Self {
+        self.http.max_pending_messages = messages.max(1);
+        self
+    }
+
+    /// Time a client has to send a request's head, and the longest pause while it sends a
+    /// body (slow clients are cut off). Default 10 s.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.http.header_read_timeout = timeout;
+        self
+    }
+
+    /// The most requests served at once, each on its own thread (a WebSocket counts as one,
+    /// with a second thread for its writes). Connections beyond it get `503` and are closed.
+    /// Default 1024.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.http.max_connections = connections.max(1);
+        self
+    }
+
+    /// The largest request head (request line and headers) accepted; a larger one gets `431`.
+    /// Default 16 KiB.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.http.max_header_bytes = bytes.max(256);
+        self
+    }
+
+    /// Time an idle keep-alive connection waits for its next request before it is closed.
+    /// Default 5 s (Node's).
+    pub fn keep_alive_timeout(mut self, timeout: Duration) -> Self {
+        self.http.keep_alive_timeout = timeout;
+        self
+    }
+
+    /// Time a blocked write to a client may take before its connection is dropped. Default 10 s.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.http.write_timeout = timeout;
+        self
+    }
+
+    /// The most threads running handlers at once; they are started on demand and exit when
+    /// idle. A session's handlers run one at a time on one of them. Default 64.
+    pub fn handler_threads(mut self, threads: usize) -> Self {
+        self.http.handler_threads = threads.max(1);
+        self
+    }
+
+    /// A fixed seed for session ids: for reproducible tests only. By default the seed comes
+    /// from the operating system.
+    pub fn rng_seed(mut self, seed: [u8; 32]) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// A hook that runs before any session exists and may refuse the handshake (JS
+    /// `allowRequest`): `Err(Forbidden)` answers 403 (or the status you set). It runs on a
+    /// handler thread while the core holds the request (up to `handshake_timeout`).
+    pub fn authorize<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(Arc<ConnectRequest>) -> Result<(), Forbidden> + Send + Sync + 'static,
+    {
+        self.handlers.authorize = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs when a session is allocated, before the client gets its open packet;
+    /// `Err(Rejection)` refuses it with 401 (python-engineio's connect handler).
+    pub fn on_connect<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(Server, Sid, Arc<ConnectRequest>) -> Result<(), Rejection> + Send + Sync + 'static,
+    {
+        self.handlers.connect = Some(Arc::new(handler));
+        self
+    }
+
+    /// Runs for every message from a client, one at a time per session, in arrival order.
+    pub fn on_message<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(Server, Sid, Message) + Send + Sync + 'static,
+    {
+        self.handlers.message = Some(Arc::new(handler));
+        self
+    }
+
+    /// Runs once when a connected session ends, after its last message handler.
+    pub fn on_disconnect<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(Server, Sid, DisconnectReason) + Send + Sync + 'static,
+    {
+        self.handlers.disconnect = Some(Arc::new(handler));
+        self
+    }
+
+    /// Builds the server and starts its engine thread. Put it on the network with
+    /// [`Server::serve`] or [`Server::serve_listener`].
+    ///
+    /// # Panics
+    ///
+    /// If the operating system cannot start the engine thread.
+    pub fn build(self) -> Server {
+        self.build_with(None)
+    }
+
+    /// Builds the server with the stream face: every connected session is also delivered as
+    /// a [`Socket`](super::Socket) through the returned [`Incoming`].
+    pub fn build_incoming(self) -> (Server, Incoming) {
+        let (sender, receiver) = IncomingSender::new(1024, 256);
+        let server = self.build_with(Some(sender));
+        let incoming = IncomingSender::incoming(receiver, &server);
+        (server, incoming)
+    }
+
+    fn build_with(mut self, incoming: Option<IncomingSender>) -> Server {
+        self.core.authorize = self.handlers.authorize.is_some();
+        self.core.confirm_connect = self.handlers.connect.is_some();
+        let seed = self.seed.unwrap_or_else(os_seed);
+        let core = CoreServer::new(Arc::new(self.core), seed);
+        let shared = Shared::start(core, self.http, self.handlers, incoming);
+        Server { shared }
+    }
+}
+
+/// 32 bytes from the operating system's random source.
+fn os_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("the operating system's random source is available");
+    seed
+}
