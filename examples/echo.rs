@@ -32,8 +32,8 @@ struct Args {
     /// The largest message or polling body accepted, in bytes.
     #[arg(long, default_value_t = 1_000_000)]
     max_payload: usize,
-    /// The async runtime: tokio, smol or async-std (smol and async-std need
-    /// `--features smol` / `--features async-std`).
+    /// The runtime: tokio, smol, async-std, or threads (the blocking server, no async
+    /// runtime); all but tokio need their Cargo feature (`--features smol`, …).
     #[arg(long, default_value = "tokio")]
     runtime: String,
 }
@@ -55,6 +55,8 @@ fn main() -> std::io::Result<()> {
             let runtime = Arc::new(engineio::runtime::SmolRuntime::new());
             smol::block_on(serve(args, listener, Some(runtime)))
         }
+        #[cfg(feature = "threads")]
+        "threads" => serve_blocking(args, listener),
         #[cfg(feature = "async-std")]
         "async-std" => {
             let runtime = Arc::new(engineio::runtime::AsyncStdRuntime::new());
@@ -77,6 +79,9 @@ fn compiled_runtimes() -> String {
     }
     if cfg!(feature = "async-std") {
         names.push("async-std");
+    }
+    if cfg!(feature = "threads") {
+        names.push("threads");
     }
     names.join(", ")
 }
@@ -101,4 +106,22 @@ async fn serve(
         .build();
     println!("listening on http://{}", listener.local_addr()?);
     server.serve_listener(listener).await
+}
+
+/// The same echo server on the blocking runtime: plain threads, no async runtime.
+#[cfg(feature = "threads")]
+fn serve_blocking(args: Args, listener: TcpListener) -> std::io::Result<()> {
+    use engineio::blocking;
+
+    let server = blocking::Server::builder()
+        .ping_interval(Duration::from_millis(args.ping_interval_ms))
+        .ping_timeout(Duration::from_millis(args.ping_timeout_ms))
+        .max_http_buffer_size(args.max_payload)
+        .cors_allowed_origins(CorsOrigins::Any)
+        .on_message(|server, sid, message| {
+            let _ = server.send(&sid, message);
+        })
+        .build();
+    println!("listening on http://{}", listener.local_addr()?);
+    server.serve_listener(listener)
 }

@@ -11,7 +11,9 @@
 //! - `client::Client` (feature `client`): connects over polling, WebSocket, or polling upgraded to WebSocket,
 //!   with https/wss through rustls.
 //!
-//! Runtimes are chosen by Cargo features (`tokio`, the default); see [`runtime`].
+//! Runtimes are chosen by Cargo features (`tokio`, the default, `smol`, `async-std`); see
+//! [`runtime`]. The `threads` feature adds `blocking`, a server and client on plain std
+//! threads with no async runtime at all (the `engineio-runtime-threads` crate).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -20,6 +22,8 @@ pub use engineio_core::{
     Bytes, ByteString, DisconnectReason, Message, SendError, Sid, Transport, Transports,
 };
 
+#[cfg(feature = "threads")]
+pub use engineio_runtime_threads as blocking;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(any(feature = "server", feature = "client"))]
