@@ -16,6 +16,11 @@ use super::Message;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transmit {
     /// Answer the HTTP request `request` (possibly a GET held for seconds). The request is done.
+    ///
+    /// The answer may come before the body was asked for (an unknown sid, a declared size over
+    /// `maxPayload`) or in the middle of it (413 at the chunk that crosses the limit). The
+    /// runtime then must not treat the rest of the body as the next request: close the
+    /// connection after the response (or read and discard the rest, bounded).
     Respond {
         /// The request to answer.
         request: RequestId,
@@ -37,7 +42,11 @@ pub enum Transmit {
         request: RequestId,
     },
     /// Write these frames on the socket, in order, then flush and report with
-    /// [`Server::handle_ws_written`](super::Server::handle_ws_written).
+    /// [`Server::handle_ws_written`](super::Server::handle_ws_written), once per `WsSend`.
+    ///
+    /// Normally one batch is outstanding per socket and the next one holds everything queued
+    /// meanwhile; a close (the rest of the buffer and `1`) may follow without waiting, so a
+    /// runtime writes batches in order and reports each one.
     WsSend {
         /// The socket.
         socket: RequestId,
@@ -45,6 +54,7 @@ pub enum Transmit {
         frames: Vec<Frame>,
     },
     /// Close the socket with this WebSocket close code after writing what was sent before.
+    /// The core has forgotten the socket: reporting its end afterwards is allowed and ignored.
     WsClose {
         /// The socket.
         socket: RequestId,
