@@ -6,14 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engineio_core::client::ClientConfig;
+use engineio_core::http::client::ClientOptions;
 use engineio_core::runtime::Runtime;
 use engineio_core::{DisconnectReason, Message, Transports};
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 
 use super::dispatch::{HandlerFuture, Handlers};
 use super::net::Context;
-use super::tls::TlsOptions;
-use super::url::{normalize_path, Target};
 use super::{driver, Client, ConnectError};
 
 /// Options for one connection; made by [`Client::builder`], consumed by
@@ -21,48 +20,19 @@ use super::{driver, Client, ConnectError};
 ///
 /// Every option has a default that works against the reference servers, so the shortest use
 /// is `Client::builder().connect(url)` (or [`Client::connect`]).
+#[derive(Default)]
 pub struct ClientBuilder {
-    transports: Option<Transports>,
-    upgrade: Option<bool>,
-    headers: HeaderMap,
-    header_error: Option<String>,
-    engineio_path: String,
-    request_timeout: Duration,
-    tls: TlsOptions,
+    options: ClientOptions,
     runtime: Option<Arc<dyn Runtime>>,
-    config: ClientConfig,
     handlers: Handlers,
-}
-
-impl Default for ClientBuilder {
-    fn default() -> Self {
-        Self {
-            transports: None,
-            upgrade: None,
-            headers: HeaderMap::new(),
-            header_error: None,
-            engineio_path: "/engine.io/".to_owned(),
-            request_timeout: Duration::from_secs(5),
-            tls: TlsOptions::default(),
-            runtime: None,
-            config: ClientConfig::default(),
-            handlers: Handlers::default(),
-        }
-    }
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("transports", &self.transports)
-            .field("upgrade", &self.upgrade)
-            .field("headers", &self.headers)
-            .field("engineio_path", &self.engineio_path)
-            .field("request_timeout", &self.request_timeout)
-            .field("ssl_verify", &self.tls.verify)
-            .field("runtime", &self.runtime)
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("ClientBuilder");
+        self.options.debug_fields(&mut out);
+        out.field("runtime", &self.runtime);
+        out.finish_non_exhaustive()
     }
 }
 
@@ -78,13 +48,13 @@ impl ClientBuilder {
     /// server offers it; [`Transports::WEBSOCKET`] connects straight over WebSocket (no sticky
     /// sessions needed); [`Transports::POLLING`] never opens a WebSocket.
     pub fn transports(mut self, transports: Transports) -> Self {
-        self.transports = Some(transports);
+        self.options.transports = Some(transports);
         self
     }
 
     /// Whether to upgrade from polling to WebSocket when the server offers it (default `true`).
     pub fn upgrade(mut self, upgrade: bool) -> Self {
-        self.upgrade = Some(upgrade);
+        self.options.upgrade = Some(upgrade);
         self
     }
 
@@ -100,20 +70,14 @@ impl ClientBuilder {
         V: TryInto<HeaderValue>,
         V::Error: fmt::Display,
     {
-        match (name.try_into(), value.try_into()) {
-            (Ok(name), Ok(value)) => {
-                self.headers.append(name, value);
-            }
-            (Err(error), _) => self.header_error = Some(format!("header name: {error}")),
-            (_, Err(error)) => self.header_error = Some(format!("header value: {error}")),
-        }
+        self.options.add_header(name, value);
         self
     }
 
     /// Sets the Engine.IO path on the server (default `/engine.io/`; Socket.IO servers use
     /// `/socket.io/`). A missing leading or trailing slash is added.
     pub fn engineio_path(mut self, path: &str) -> Self {
-        self.engineio_path = normalize_path(path);
+        self.options.set_engineio_path(path);
         self
     }
 
@@ -122,7 +86,7 @@ impl ClientBuilder {
     /// Long-poll GETs are not bounded by it: the server holds them until it has something to
     /// send, and the heartbeat deadline (`pingInterval + pingTimeout`) ends a dead connection.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
+        self.options.request_timeout = timeout;
         self
     }
 
@@ -135,7 +99,7 @@ impl ClientBuilder {
     /// change the traffic. Use it only against a test server; to trust a private CA or a
     /// self-signed certificate, prefer `add_root_certificate` (with the `tls` feature).
     pub fn ssl_verify(mut self, verify: bool) -> Self {
-        self.tls.verify = verify;
+        self.options.tls.verify = verify;
         self
     }
 
@@ -146,7 +110,7 @@ impl ClientBuilder {
         mut self,
         certificate: rustls_pki_types::CertificateDer<'static>,
     ) -> Self {
-        self.tls.roots.push(certificate);
+        self.options.tls.roots.push(certificate);
         self
     }
 
@@ -161,7 +125,7 @@ impl ClientBuilder {
     /// [`transports`](Self::transports) and [`upgrade`](Self::upgrade), when called, override
     /// the fields of the same name, whatever the order of the calls.
     pub fn config(mut self, config: ClientConfig) -> Self {
-        self.config = config;
+        self.options.config = config;
         self
     }
 
@@ -216,25 +180,15 @@ impl ClientBuilder {
     /// When no runtime was given and none can be found (outside a tokio runtime, with the
     /// `tokio` feature).
     pub async fn connect(self, url: &str) -> Result<Client, ConnectError> {
-        if let Some(error) = self.header_error {
-            return Err(ConnectError::InvalidHeader(error));
-        }
-        let target = Target::parse(url, &self.engineio_path)?;
+        let plan = self.options.into_plan(url)?;
         let runtime = crate::runtime::resolve(self.runtime);
         let ctx = Context::new(
             runtime,
-            target,
-            &self.tls,
-            self.headers,
-            self.request_timeout,
+            plan.target,
+            &plan.tls,
+            plan.headers,
+            plan.request_timeout,
         )?;
-        let mut config = self.config;
-        if let Some(transports) = self.transports {
-            config.transports = transports;
-        }
-        if let Some(upgrade) = self.upgrade {
-            config.upgrade = upgrade;
-        }
-        driver::start(Arc::new(ctx), config, self.handlers).await
+        driver::start(Arc::new(ctx), plan.config, self.handlers).await
     }
 }

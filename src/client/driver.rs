@@ -9,7 +9,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::poll_fn;
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -394,10 +393,7 @@ impl Driver {
                 false
             }
             ClientEvent::ConnectFailed(error) => {
-                let error = match (error, self.handshake_error.take()) {
-                    (engineio_core::ConnectError::Transport, Some(network)) => network,
-                    (error, _) => error.into(),
-                };
+                let error = ConnectError::handshake_failed(error, self.handshake_error.take());
                 tracing::debug!(%error, "engine.io client failed to connect");
                 if let Some(connecting) = self.connecting.take() {
                     let _ = connecting.send(Err(error));
@@ -408,9 +404,7 @@ impl Driver {
                 tracing::debug!(%reason, "engine.io client disconnected");
                 match self.connecting.take() {
                     Some(connecting) => {
-                        let _ = connecting.send(Err(ConnectError::Io(io::Error::other(format!(
-                            "closed before the handshake completed: {reason}"
-                        )))));
+                        let _ = connecting.send(Err(ConnectError::closed_before_handshake(reason)));
                     }
                     None => self.ended = Some(reason),
                 }

@@ -66,7 +66,7 @@ pub(super) async fn request(
 ) -> Result<(u16, Bytes), ConnectError> {
     let request = build(ctx, query, body)?;
     let (sender, response) = send(ctx, request).await?;
-    ctx.store_cookies(response.headers());
+    ctx.headers.store_cookies(response.headers());
     let status = response.status().as_u16();
     let body = Limited::new(response.into_body(), MAX_RESPONSE_BODY)
         .collect()
@@ -93,7 +93,7 @@ fn build(
         .parse()
         .map_err(|error| ConnectError::InvalidUrl(format!("request target: {error}")))?;
     let headers = request.headers_mut();
-    ctx.add_headers(headers);
+    ctx.headers.add_to(headers);
     if !headers.contains_key(HOST) {
         let host = HeaderValue::try_from(ctx.target.authority.as_str())
             .map_err(|error| ConnectError::InvalidUrl(format!("host: {error}")))?;
@@ -123,14 +123,14 @@ async fn send(
             if pooled {
                 continue;
             }
-            return Err(ConnectError::from_hyper(error));
+            return Err(super::error::from_hyper(error));
         }
         match sender.try_send_request(request).await {
             Ok(response) => return Ok((sender, response)),
             Err(mut error) => match error.take_message() {
                 // Never written: safe to send on another connection.
                 Some(unsent) if pooled => request = unsent,
-                _ => return Err(ConnectError::from_hyper(error.into_error())),
+                _ => return Err(super::error::from_hyper(error.into_error())),
             },
         }
     }
@@ -141,7 +141,7 @@ async fn connect(ctx: &Context) -> Result<Sender, ConnectError> {
     let stream = ctx.open_stream().await?;
     let (sender, connection) = hyper::client::conn::http1::handshake(HyperIo::new(stream))
         .await
-        .map_err(ConnectError::from_hyper)?;
+        .map_err(super::error::from_hyper)?;
     ctx.runtime.spawn(Box::pin(async move {
         if let Err(error) = connection.await {
             tracing::debug!(%error, "engine.io polling connection failed");
@@ -157,7 +157,7 @@ fn body_error(error: Box<dyn std::error::Error + Send + Sync>) -> ConnectError {
         ));
     }
     match error.downcast::<hyper::Error>() {
-        Ok(error) => ConnectError::from_hyper(*error),
+        Ok(error) => super::error::from_hyper(*error),
         Err(other) => ConnectError::Protocol(other.to_string()),
     }
 }

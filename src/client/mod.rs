@@ -78,7 +78,6 @@ mod net;
 #[cfg(all(test, feature = "server", feature = "tokio"))]
 mod tests;
 mod tls;
-mod url;
 mod websocket;
 
 use std::fmt;

@@ -3,20 +3,18 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use engineio_core::runtime::{sleep_until, Runtime, Stream};
 use futures_util::future::{select, Either};
-use http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
 
 use super::http::Pool;
-use super::tls::{TlsConnector, TlsOptions};
-use super::url::Target;
-use super::ConnectError;
+use engineio_core::http::client::{RequestHeaders, TlsOptions};
+use engineio_core::http::url::Target;
 
-/// The most cookies kept from the server (load balancers set one or two).
-const MAX_COOKIES: usize = 32;
+use super::tls::TlsConnector;
+use super::ConnectError;
 
 /// The shared state of one client's network tasks.
 #[derive(Debug)]
@@ -27,9 +25,8 @@ pub(super) struct Context {
     pub(super) request_timeout: Duration,
     pub(super) pool: Pool,
     tls: Option<TlsConnector>,
-    headers: HeaderMap,
-    /// `name=value` pairs from `Set-Cookie`, sent back on every request (sticky sessions).
-    cookies: Mutex<Vec<(String, String)>>,
+    /// The application's headers and the cookies the server set.
+    pub(super) headers: RequestHeaders,
 }
 
 impl Context {
@@ -38,7 +35,7 @@ impl Context {
         runtime: Arc<dyn Runtime>,
         target: Target,
         tls: &TlsOptions,
-        headers: HeaderMap,
+        headers: RequestHeaders,
         request_timeout: Duration,
     ) -> Result<Self, ConnectError> {
         let tls = if target.secure {
@@ -53,7 +50,6 @@ impl Context {
             pool: Pool::default(),
             tls,
             headers,
-            cookies: Mutex::new(Vec::new()),
         })
     }
 
@@ -66,59 +62,6 @@ impl Context {
         match &self.tls {
             Some(tls) => tls.wrap(&self.target.host, tcp).await,
             None => Ok(tcp),
-        }
-    }
-
-    /// Adds the application's headers and the cookies to a request.
-    pub(super) fn add_headers(&self, headers: &mut HeaderMap) {
-        for (name, value) in &self.headers {
-            headers.append(name, value.clone());
-        }
-        let jar = self.cookies.lock().unwrap_or_else(PoisonError::into_inner);
-        if jar.is_empty() {
-            return;
-        }
-        let mut line = headers
-            .get(COOKIE)
-            .and_then(|value| value.to_str().ok())
-            .map(|own| format!("{own}; "))
-            .unwrap_or_default();
-        let pairs: Vec<String> = jar
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
-        line.push_str(&pairs.join("; "));
-        if let Ok(value) = HeaderValue::try_from(line) {
-            headers.insert(COOKIE, value);
-        }
-    }
-
-    /// Keeps the cookies a response sets (name and value only; `Max-Age=0` removes one).
-    pub(super) fn store_cookies(&self, headers: &HeaderMap) {
-        let mut jar = self.cookies.lock().unwrap_or_else(PoisonError::into_inner);
-        for value in headers.get_all(SET_COOKIE) {
-            let Ok(value) = value.to_str() else {
-                continue;
-            };
-            let mut attributes = value.split(';');
-            let Some((name, value)) = attributes.next().and_then(|pair| pair.split_once('='))
-            else {
-                continue;
-            };
-            let (name, value) = (name.trim(), value.trim());
-            if name.is_empty() {
-                continue;
-            }
-            let expired = attributes.any(|attribute| {
-                attribute.split_once('=').is_some_and(|(key, age)| {
-                    key.trim().eq_ignore_ascii_case("max-age")
-                        && age.trim().parse::<i64>().is_ok_and(|age| age <= 0)
-                })
-            });
-            jar.retain(|(old, _)| old != name);
-            if !expired && jar.len() < MAX_COOKIES {
-                jar.push((name.to_owned(), value.to_owned()));
-            }
         }
     }
 

@@ -1,36 +1,11 @@
 //! TLS for `https` polling and `wss` alike: one rustls configuration per client, built when the
-//! URL asks for TLS.
-//!
-//! The trust roots are Mozilla's (webpki-roots) plus the certificates added with
-//! [`ClientBuilder::add_root_certificate`](super::ClientBuilder::add_root_certificate).
-//! [`ClientBuilder::ssl_verify(false)`](super::ClientBuilder::ssl_verify) swaps the verifier for
-//! one that accepts any certificate (handshake signatures are still checked, so the peer must
-//! hold the key of the certificate it shows, but anyone can show any certificate).
+//! URL asks for TLS by [`engineio_core::http::tls`] (shared with the blocking client); this
+//! module only runs the handshake over the runtime's streams (futures-rustls).
 
-#[cfg(feature = "tls")]
-use std::io;
-
+use engineio_core::http::client::TlsOptions;
 use engineio_core::runtime::Stream;
 
 use super::ConnectError;
-
-/// What the application chose about TLS.
-#[derive(Debug, Clone)]
-pub(super) struct TlsOptions {
-    pub(super) verify: bool,
-    #[cfg(feature = "tls")]
-    pub(super) roots: Vec<rustls_pki_types::CertificateDer<'static>>,
-}
-
-impl Default for TlsOptions {
-    fn default() -> Self {
-        Self {
-            verify: true,
-            #[cfg(feature = "tls")]
-            roots: Vec::new(),
-        }
-    }
-}
 
 /// Wraps TCP streams in TLS (when compiled with the `tls` feature).
 #[derive(Clone)]
@@ -49,30 +24,9 @@ impl std::fmt::Debug for TlsConnector {
 impl TlsConnector {
     /// Builds the rustls configuration from the options.
     pub(super) fn new(options: &TlsOptions) -> Result<Self, ConnectError> {
-        use std::sync::Arc;
-
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|error| ConnectError::Tls(error.to_string()))?;
-        let config = if options.verify {
-            let mut roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            for certificate in &options.roots {
-                roots.add(certificate.clone()).map_err(|error| {
-                    ConnectError::Tls(format!("invalid root certificate: {error}"))
-                })?;
-            }
-            builder.with_root_certificates(roots).with_no_client_auth()
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(danger::AcceptAnyCertificate(provider)))
-                .with_no_client_auth()
-        };
+        let config = engineio_core::http::tls::client_config(options)?;
         Ok(Self {
-            inner: futures_rustls::TlsConnector::from(Arc::new(config)),
+            inner: futures_rustls::TlsConnector::from(config),
         })
     }
 
@@ -82,11 +36,10 @@ impl TlsConnector {
         host: &str,
         stream: Box<dyn Stream>,
     ) -> Result<Box<dyn Stream>, ConnectError> {
-        let name = rustls_pki_types::ServerName::try_from(host.to_owned())
-            .map_err(|error| ConnectError::Tls(format!("invalid server name {host:?}: {error}")))?;
+        let name = engineio_core::http::tls::server_name(host)?;
         match self.inner.connect(name, stream).await {
             Ok(tls) => Ok(Box::new(tls)),
-            Err(error) => Err(tls_error(error)),
+            Err(error) => Err(engineio_core::http::tls::tls_error(error)),
         }
     }
 }
@@ -108,80 +61,5 @@ impl TlsConnector {
         _stream: Box<dyn Stream>,
     ) -> Result<Box<dyn Stream>, ConnectError> {
         Err(ConnectError::Tls(NO_TLS.to_owned()))
-    }
-}
-
-/// A rustls failure (bad certificate, a peer that does not speak TLS) is a TLS error; anything
-/// else (the connection dropped) stays an I/O error.
-#[cfg(feature = "tls")]
-fn tls_error(error: io::Error) -> ConnectError {
-    match error
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
-        Some(tls) => ConnectError::Tls(tls.to_string()),
-        None if error.kind() == io::ErrorKind::InvalidData => ConnectError::Tls(error.to_string()),
-        None => ConnectError::Io(error),
-    }
-}
-
-#[cfg(feature = "tls")]
-mod danger {
-    //! The verifier behind `ssl_verify(false)`.
-
-    use std::sync::Arc;
-
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-    use rustls::{DigitallySignedStruct, Error, SignatureScheme};
-    use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-
-    /// Accepts every certificate for every name. Only for `ssl_verify(false)`.
-    #[derive(Debug)]
-    pub(super) struct AcceptAnyCertificate(pub(super) Arc<CryptoProvider>);
-
-    impl ServerCertVerifier for AcceptAnyCertificate {
-        fn verify_server_cert(
-            &self,
-            _end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp_response: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, Error> {
-            verify_tls12_signature(
-                message,
-                cert,
-                dss,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, Error> {
-            verify_tls13_signature(
-                message,
-                cert,
-                dss,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
-        }
     }
 }

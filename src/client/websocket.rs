@@ -25,14 +25,10 @@ use tungstenite::{Message as WsMessage, Utf8Bytes};
 use super::driver::Input;
 use super::net::Context;
 use super::ConnectError;
+use engineio_core::http::client::websocket_message_limit;
 
 /// tungstenite zero-fills its whole read buffer for every read, so keep it small.
 const READ_BUFFER: usize = 16 * 1024;
-/// The largest message accepted before the server's `maxPayload` is known (WebSocket-only
-/// handshake): the reference servers' default `maxPayload`.
-const DEFAULT_MAX_MESSAGE: u64 = 1_000_000;
-/// Added to `maxPayload` for the packet type byte and rounding.
-const SLACK: u64 = 1024;
 /// How long to wait for the server's close frame after sending ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -55,10 +51,7 @@ pub(super) fn spawn(
     inputs: UnboundedSender<Input>,
 ) -> UnboundedSender<WriterCommand> {
     let (commands, receiver) = mpsc::unbounded();
-    let limit = max_payload
-        .unwrap_or(DEFAULT_MAX_MESSAGE)
-        .saturating_add(SLACK);
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let limit = websocket_message_limit(max_payload);
     let runtime = ctx.runtime.clone();
     runtime.spawn(Box::pin(run(ctx, socket, query, limit, inputs, receiver)));
     commands
@@ -112,7 +105,7 @@ async fn open(
         .as_str()
         .into_client_request()
         .map_err(|error| ConnectError::InvalidUrl(format!("{url}: {error}")))?;
-    ctx.add_headers(request.headers_mut());
+    ctx.headers.add_to(request.headers_mut());
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limit))
@@ -121,7 +114,7 @@ async fn open(
     let (ws, response) = async_tungstenite::client_async_with_config(request, stream, Some(config))
         .await
         .map_err(handshake_error)?;
-    ctx.store_cookies(response.headers());
+    ctx.headers.store_cookies(response.headers());
     Ok(ws)
 }
 

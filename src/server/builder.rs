@@ -10,21 +10,22 @@ use engineio_core::{
 };
 
 use super::engine::Shared;
-use super::handlers::{Forbidden, Handlers, Rejection};
+use super::handlers::Handlers;
 use super::incoming::{Incoming, IncomingSender};
-use super::options::{normalise_path, HttpOptions};
-use super::request::ConnectRequest;
+use super::options::ServerOptions;
 use super::Server;
 use engineio_core::http::cookie::Cookie;
 use engineio_core::http::cors::CorsOrigins;
+use engineio_core::http::options::normalise_path;
 use engineio_core::http::static_files::StaticFiles;
+use engineio_core::http::{ConnectRequest, Forbidden, Rejection};
 
 /// Configures a [`Server`]. Every option has the default of the JS `engine.io` server and
 /// python-engineio (noted on each setter).
 #[derive(Default)]
 pub struct ServerBuilder {
     core: ServerConfig,
-    http: HttpOptions,
+    options: ServerOptions,
     handlers: Handlers,
     runtime: Option<Arc<dyn Runtime>>,
     seed: Option<[u8; 32]>,
@@ -34,7 +35,7 @@ impl std::fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerBuilder")
             .field("core", &self.core)
-            .field("http", &self.http)
+            .field("options", &self.options)
             .field("handlers", &self.handlers)
             .finish_non_exhaustive()
     }
@@ -118,64 +119,64 @@ impl ServerBuilder {
 
     /// Compress polling responses with gzip or deflate when the client accepts it. Default on.
     pub fn http_compression(mut self, enabled: bool) -> Self {
-        self.http.compression = enabled;
+        self.options.http.compression = enabled;
         self
     }
 
     /// The smallest response body that gets compressed. Default 1024 bytes.
     pub fn compression_threshold(mut self, bytes: usize) -> Self {
-        self.http.compression_threshold = bytes;
+        self.options.http.compression_threshold = bytes;
         self
     }
 
     /// Set a session cookie on the polling handshake. Default none.
     pub fn cookie(mut self, cookie: Cookie) -> Self {
-        self.http.cookie = Some(cookie);
+        self.options.http.cookie = Some(cookie);
         self
     }
 
     /// Which cross-origin requests are accepted, on polling and on the WebSocket upgrade
     /// alike. Default same-origin.
     pub fn cors_allowed_origins(mut self, origins: CorsOrigins) -> Self {
-        self.http.cors = origins;
+        self.options.http.cors = origins;
         self
     }
 
     /// Whether allowed cross-origin requests may carry credentials. Default true.
     pub fn cors_credentials(mut self, credentials: bool) -> Self {
-        self.http.cors_credentials = credentials;
+        self.options.http.cors_credentials = credentials;
         self
     }
 
     /// The Engine.IO path. Default `/engine.io/` (socket.io uses `/socket.io/`).
     pub fn engineio_path(mut self, path: &str) -> Self {
-        self.http.path = normalise_path(path);
+        self.options.http.path = normalise_path(path);
         self
     }
 
     /// Static files served beside the Engine.IO path.
     pub fn static_files(mut self, files: StaticFiles) -> Self {
-        self.http.static_files = files;
+        self.options.http.static_files = files;
         self
     }
 
     /// Run each message handler as its own task (python-engineio's default) instead of one
     /// at a time per session in arrival order (this crate's default).
     pub fn async_handlers(mut self, concurrent: bool) -> Self {
-        self.http.async_handlers = concurrent;
+        self.options.async_handlers = concurrent;
         self
     }
 
     /// The most messages queued for one session's handlers before the session is closed.
     /// Default 1024.
     pub fn max_pending_messages(mut self, messages: usize) -> Self {
-        self.http.max_pending_messages = messages.max(1);
+        self.options.max_pending_messages = messages.max(1);
         self
     }
 
     /// Time a client has to send a request's headers (slow clients are cut off). Default 10 s.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.http.header_read_timeout = timeout;
+        self.options.header_read_timeout = timeout;
         self
     }
 
@@ -259,7 +260,7 @@ impl ServerBuilder {
         let seed = self.seed.unwrap_or_else(os_seed);
         let core = CoreServer::new(Arc::new(self.core), seed);
         Server {
-            shared: Shared::new(runtime, core, self.http, self.handlers, incoming),
+            shared: Shared::new(runtime, core, self.options, self.handlers, incoming),
         }
     }
 }

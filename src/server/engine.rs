@@ -23,10 +23,10 @@ use futures_util::future::{select, Either};
 
 use super::handlers::{run_jobs, Handlers, Job};
 use super::incoming::{IncomingSender, Socket};
-use super::options::HttpOptions;
-use super::request::ConnectRequest;
-use super::Server;
 use super::notify::Notify;
+use super::options::ServerOptions;
+use super::Server;
+use engineio_core::http::ConnectRequest;
 
 /// What the core decided about a pending HTTP request.
 #[derive(Debug)]
@@ -93,7 +93,7 @@ pub(crate) struct State {
 
 pub(crate) struct Shared {
     pub(crate) runtime: Arc<dyn Runtime>,
-    pub(crate) options: HttpOptions,
+    pub(crate) options: ServerOptions,
     pub(crate) handlers: Handlers,
     pub(crate) incoming: Option<IncomingSender>,
     state: Mutex<State>,
@@ -110,7 +110,7 @@ impl Shared {
     pub(crate) fn new(
         runtime: Arc<dyn Runtime>,
         core: CoreServer,
-        options: HttpOptions,
+        options: ServerOptions,
         handlers: Handlers,
         incoming: Option<IncomingSender>,
     ) -> Arc<Self> {

@@ -12,10 +12,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use engineio_core::{Authorization, Bytes, DisconnectReason, Message, RequestId, Sid};
+use engineio_core::{Authorization, DisconnectReason, Message, RequestId, Sid};
 
-use super::request::ConnectRequest;
 use super::Server;
+use engineio_core::http::{ConnectRequest, Forbidden, Rejection};
 
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub(crate) type AuthorizeFn =
@@ -45,79 +45,6 @@ impl std::fmt::Debug for Handlers {
     }
 }
 
-/// Refuses a connection from an `on_connect` handler: the handshake is answered with 401 and
-/// a JSON body, and the session ends without a disconnect (python-engineio's
-/// `ConnectionRefusedError`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejection {
-    body: serde_json::Value,
-}
-
-impl Rejection {
-    /// A rejection with the body `{"message":"Unauthorized"}`.
-    pub fn new() -> Self {
-        Self::message("Unauthorized")
-    }
-
-    /// A rejection with the body `{"message":<message>}`.
-    pub fn message(message: impl Into<String>) -> Self {
-        Self {
-            body: serde_json::json!({ "message": message.into() }),
-        }
-    }
-
-    /// A rejection with any JSON body.
-    pub fn with_body(body: serde_json::Value) -> Self {
-        Self { body }
-    }
-
-    pub(crate) fn into_body(self) -> Bytes {
-        Bytes::from(self.body.to_string())
-    }
-}
-
-impl Default for Rejection {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Refuses a handshake from an `authorize` hook, before any session exists: the request is
-/// answered with the status (403 by default) and `{"code":4,"message":…}` (the JS server's
-/// `allowRequest`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Forbidden {
-    status: u16,
-    message: String,
-}
-
-impl Forbidden {
-    /// 403 with the reference message `Forbidden`.
-    pub fn new() -> Self {
-        Self::message("Forbidden")
-    }
-
-    /// 403 with this message.
-    pub fn message(message: impl Into<String>) -> Self {
-        Self {
-            status: 403,
-            message: message.into(),
-        }
-    }
-
-    /// Changes the HTTP status (for example 401, or 429 when rate limiting).
-    pub fn status(mut self, status: u16) -> Self {
-        self.status = status;
-        self
-    }
-}
-
-impl Default for Forbidden {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// One thing a session's handlers must do.
 #[derive(Debug)]
 pub(crate) enum Job {
@@ -130,10 +57,7 @@ pub(crate) async fn authorize(server: Server, request: RequestId, info: Arc<Conn
     let decision = match &server.shared.handlers.authorize {
         Some(hook) => match hook(info).await {
             Ok(()) => Authorization::Accept,
-            Err(forbidden) => Authorization::Reject {
-                status: forbidden.status,
-                message: forbidden.message,
-            },
+            Err(forbidden) => forbidden.into(),
         },
         None => Authorization::Accept,
     };

@@ -9,17 +9,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use engineio_core::{Method, Request, RequestId, Response, ResponseKind, Transport};
+use engineio_core::{Method, Request, RequestId, Response, ResponseKind};
 use futures_util::future::{select, Either};
 use futures_util::StreamExt;
 use http::header::{self, HeaderValue};
 use http_body_util::{BodyExt, Full};
 
 use super::engine::{Outcome, Shared};
-use super::request::ConnectRequest;
 use super::websocket;
 use engineio_core::http::cors::{self, CorsDecision};
-use engineio_core::http::{compression, cookie};
+use engineio_core::http::ConnectRequest;
+use engineio_core::http::{request, response};
 
 /// The response type of everything the server answers itself.
 pub(crate) type HttpResponse = http::Response<Full<Bytes>>;
@@ -37,29 +37,29 @@ where
 {
     let (mut parts, body) = request.into_parts();
     let options = &shared.options;
-    let cors = cors::check(&options.cors, &parts.headers, secure);
+    let cors = cors::check(&options.http.cors, &parts.headers, secure);
     if matches!(cors, CorsDecision::Rejected) {
         tracing::debug!(origin = ?parts.headers.get(header::ORIGIN), "refused origin");
         return cors::rejected().map(Full::new);
     }
     if parts.method == http::Method::OPTIONS {
-        return cors::preflight(&cors, options.cors_credentials, &parts.headers).map(Full::new);
+        return cors::preflight(&cors, options.http.cors_credentials, &parts.headers)
+            .map(Full::new);
     }
     let query = parts.uri.query().unwrap_or("").to_owned();
     let id = shared.next_request_id();
-    let info = is_handshake(&query).then(|| {
-        Arc::new(ConnectRequest {
-            method: parts.method.clone(),
-            uri: parts.uri.clone(),
-            headers: parts.headers.clone(),
-            remote_addr,
-            transport: requested_transport(&query),
-        })
-    });
+    let info = ConnectRequest::for_handshake(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        remote_addr,
+        &query,
+    )
+    .map(Arc::new);
     let head = Request {
         method: Method::from_name(parts.method.as_str()),
         query: &query,
-        websocket: websocket::is_upgrade_request(&parts.headers),
+        websocket: request::is_upgrade_request(&parts.headers),
         content_type: header_str(&parts.headers, header::CONTENT_TYPE),
         content_length: header_str(&parts.headers, header::CONTENT_LENGTH)
             .and_then(|value| value.trim().parse().ok()),
@@ -144,68 +144,24 @@ where
     }
 }
 
-/// Turns the core's response into HTTP, adding CORS, the cookie and compression.
+/// Turns the core's response into HTTP with the decoration both servers share (CORS, the
+/// cookie, compression; see [`response::decorate`]).
 fn finish(
     shared: &Shared,
     response: Response,
     request: &http::HeaderMap,
     cors: &CorsDecision,
 ) -> HttpResponse {
-    let options = &shared.options;
-    let mut body = response.body;
-    let mut builder = http::Response::builder().status(response.status);
-    let headers = builder.headers_mut().expect("a fresh builder has headers");
-    if let Some(content_type) = response.content_type {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    }
-    if matches!(
-        response.kind,
-        ResponseKind::Payload | ResponseKind::Handshake { .. }
-    ) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if options.compression && body.len() >= options.compression_threshold {
-            if let Some(encoding) = compression::negotiate(request.get(header::ACCEPT_ENCODING)) {
-                body = compression::compress(encoding, &body);
-                headers.insert(header::CONTENT_ENCODING, encoding.header_value());
-                headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-            }
-        }
-    }
-    if let (ResponseKind::Handshake { sid }, Some(cookie)) = (response.kind, &options.cookie) {
-        headers.insert(header::SET_COOKIE, cookie::set_cookie(cookie, sid.as_str()));
-    }
-    cors::apply(cors, options.cors_credentials, headers);
-    builder
-        .body(Full::new(body))
-        .unwrap_or_else(|_| plain(500, "invalid response"))
+    response::decorate(response, request, cors, &shared.options.http).map(Full::new)
 }
 
 /// A plain-text response.
 pub(crate) fn plain(status: u16, text: &'static str) -> HttpResponse {
-    let mut response = http::Response::new(Full::new(Bytes::from_static(text.as_bytes())));
-    *response.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
-    response
+    response::plain(status, text).map(Full::new)
 }
 
 fn header_str(headers: &http::HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|value| value.to_str().ok())
-}
-
-/// A request without a `sid` opens a session (if the core agrees).
-fn is_handshake(query: &str) -> bool {
-    !form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "sid")
-}
-
-fn requested_transport(query: &str) -> Transport {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(key, _)| key == "transport")
-        .and_then(|(_, value)| Transport::from_query(&value))
-        .unwrap_or(Transport::Polling)
 }
 
 /// Tells the core about a request hyper dropped before it was answered.

@@ -25,12 +25,11 @@
 mod builder;
 mod engine;
 mod handlers;
-pub(crate) mod hyper_rt;
 mod http;
+pub(crate) mod hyper_rt;
 mod incoming;
 mod notify;
 mod options;
-mod request;
 mod service;
 mod storage;
 mod websocket;
@@ -43,10 +42,10 @@ use std::time::Duration;
 use engineio_core::{DisconnectReason, Message, SendError, Sid, Transport};
 
 pub use builder::ServerBuilder;
-pub use engineio_core::http::{Cookie, CorsOrigins, SameSite, StaticFiles};
-pub use handlers::{Forbidden, Rejection};
+pub use engineio_core::http::{
+    ConnectRequest, Cookie, CorsOrigins, Forbidden, Rejection, SameSite, StaticFiles,
+};
 pub use incoming::{Incoming, Socket};
-pub use request::ConnectRequest;
 pub use service::{EngineIoService, NotFound};
 pub use storage::SessionGuard;
 
@@ -61,7 +60,7 @@ pub struct Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("path", &self.shared.options.path)
+            .field("path", &self.shared.options.http.path)
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +81,11 @@ impl Server {
     }
 
     /// Sends `value` serialised as JSON in a text message.
-    pub fn send_json<T: serde::Serialize + ?Sized>(&self, sid: &Sid, value: &T) -> Result<(), SendError> {
+    pub fn send_json<T: serde::Serialize + ?Sized>(
+        &self,
+        sid: &Sid,
+        value: &T,
+    ) -> Result<(), SendError> {
         let text = serde_json::to_string(value).map_err(|_| SendError::Closed)?;
         self.send(sid, text)
     }
@@ -111,7 +114,9 @@ impl Server {
         while shared.session_count() > 0 {
             let sleep = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
             let idle = std::pin::pin!(shared.idle.notified());
-            if let futures_util::future::Either::Right(_) = futures_util::future::select(idle, sleep).await {
+            if let futures_util::future::Either::Right(_) =
+                futures_util::future::select(idle, sleep).await
+            {
                 shared.abort_all(DisconnectReason::ServerShutdown);
                 break;
             }

@@ -62,7 +62,7 @@ impl Server {
 
 async fn accept_loop(shared: Arc<Shared>, listener: Box<dyn Listener>) -> io::Result<()> {
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!(%addr, path = %shared.options.path, "engine.io server listening");
+        tracing::info!(%addr, path = %shared.options.http.path, "engine.io server listening");
     }
     loop {
         if shared.shutting_down.load(Ordering::Acquire) {
@@ -115,7 +115,7 @@ where
     B::Error: std::fmt::Display + Send,
 {
     let path = request.uri().path();
-    if shared.options.is_engine_path(path) {
+    if shared.options.http.is_engine_path(path) {
         return Ok(http::handle(shared, request, peer, false).await);
     }
     let is_read = matches!(
@@ -123,7 +123,7 @@ where
         ::http::Method::GET | ::http::Method::HEAD
     );
     if is_read {
-        if let Some(file) = static_files::resolve(&shared.options.static_files, path) {
+        if let Some(file) = static_files::resolve(&shared.options.http.static_files, path) {
             return Ok(static_files::respond(&file).map(Full::new));
         }
     }

@@ -30,24 +30,6 @@ use engineio_core::http::cors::{self, CorsDecision};
 /// How long a socket the server closed waits for the client's close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
-/// True if the headers ask for a WebSocket (RFC 6455 §4.2.1: Upgrade, Connection, a key,
-/// version 13). A request that fails this is, for the core, a plain GET.
-pub(crate) fn is_upgrade_request(headers: &http::HeaderMap) -> bool {
-    let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().any(|value| {
-            value
-                .to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
-    };
-    has_token(header::UPGRADE, "websocket")
-        && has_token(header::CONNECTION, "upgrade")
-        && headers.contains_key(header::SEC_WEBSOCKET_KEY)
-        && headers
-            .get(header::SEC_WEBSOCKET_VERSION)
-            .is_some_and(|v| v == "13")
-}
-
 /// Answers the handshake with 101 and starts the socket once hyper hands it over.
 pub(crate) fn accept(
     shared: &Arc<Shared>,
@@ -92,7 +74,7 @@ pub(crate) fn accept(
     if let Ok(value) = HeaderValue::from_str(&accept_key) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
     }
-    cors::apply(cors, shared.options.cors_credentials, headers);
+    cors::apply(cors, shared.options.http.cors_credentials, headers);
     response
 }
 

@@ -1,5 +1,6 @@
 //! HTTP-level policies every runtime applies around the protocol: CORS, the session cookie,
-//! response compression and static files (feature `http`).
+//! response compression and static files, and the runtime-neutral parts of the server and
+//! client front ends (feature `http`; the client's rustls configuration with feature `tls`).
 //!
 //! They are not Engine.IO (the protocol state machines never call them), but every server
 //! front end needs the same decisions made the same way: the async server in `engineio` and
@@ -8,11 +9,23 @@
 //! `http` crate's types and return complete `http::Response<Bytes>` values where they answer
 //! on their own (preflight, refusal, static file).
 
+pub mod client;
 pub mod compression;
 pub mod cookie;
 pub mod cors;
+pub mod error;
+pub mod options;
+pub mod refusal;
+pub mod request;
+pub mod response;
 pub mod static_files;
+#[cfg(feature = "tls")]
+pub mod tls;
+pub mod url;
 
 pub use cookie::{Cookie, SameSite};
 pub use cors::{CorsDecision, CorsOrigins};
+pub use options::HttpOptions;
+pub use refusal::{Forbidden, Rejection};
+pub use request::ConnectRequest;
 pub use static_files::{ResolvedFile, StaticFiles};

@@ -47,7 +47,7 @@ struct Entry {
 /// looked up here. Files are read from disk on every request, so edits show up immediately.
 ///
 /// ```
-/// use engineio::server::StaticFiles;
+/// use engineio_core::http::StaticFiles;
 ///
 /// let files = StaticFiles::new()
 ///     .file("/", "public/index.html")

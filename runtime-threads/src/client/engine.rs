@@ -323,10 +323,7 @@ impl Engine {
                 false
             }
             ClientEvent::ConnectFailed(error) => {
-                let error = match (error, io.handshake_error.take()) {
-                    (engineio_core::ConnectError::Transport, Some(network)) => network,
-                    (error, _) => error.into(),
-                };
+                let error = ConnectError::handshake_failed(error, io.handshake_error.take());
                 tracing::debug!(%error, "engine.io client failed to connect");
                 if let Some(connecting) = self.connecting.take() {
                     let _ = connecting.send(Err(error));
@@ -337,9 +334,7 @@ impl Engine {
                 tracing::debug!(%reason, "engine.io client disconnected");
                 match self.connecting.take() {
                     Some(connecting) => {
-                        let _ = connecting.send(Err(ConnectError::Io(io::Error::other(format!(
-                            "closed before the handshake completed: {reason}"
-                        )))));
+                        let _ = connecting.send(Err(ConnectError::closed_before_handshake(reason)));
                     }
                     None => io.ended = Some(reason),
                 }

@@ -61,7 +61,6 @@ mod error;
 mod net;
 mod polling;
 mod tls;
-mod url;
 mod websocket;
 
 use std::fmt;

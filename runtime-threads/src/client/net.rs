@@ -2,18 +2,14 @@
 //! headers, the cookies the server set, and the request timeout.
 
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use http::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+use engineio_core::http::client::{RequestHeaders, TlsOptions};
+use engineio_core::http::url::Target;
 
-use super::tls::{TlsConnector, TlsOptions};
-use super::url::Target;
+use super::tls::TlsConnector;
 use super::ConnectError;
 use crate::conn::Conn;
-
-/// The most cookies kept from the server (load balancers set one or two).
-const MAX_COOKIES: usize = 32;
 
 /// The shared state of one client's network threads.
 #[derive(Debug)]
@@ -22,9 +18,8 @@ pub(super) struct Context {
     /// How long the handshake, a POST, or opening a WebSocket may take.
     pub(super) request_timeout: Duration,
     tls: Option<TlsConnector>,
-    headers: HeaderMap,
-    /// `name=value` pairs from `Set-Cookie`, sent back on every request (sticky sessions).
-    cookies: Mutex<Vec<(String, String)>>,
+    /// The application's headers and the cookies the server set.
+    pub(super) headers: RequestHeaders,
 }
 
 impl Context {
@@ -32,7 +27,7 @@ impl Context {
     pub(super) fn new(
         target: Target,
         tls: &TlsOptions,
-        headers: HeaderMap,
+        headers: RequestHeaders,
         request_timeout: Duration,
     ) -> Result<Self, ConnectError> {
         let tls = if target.secure {
@@ -45,7 +40,6 @@ impl Context {
             request_timeout,
             tls,
             headers,
-            cookies: Mutex::new(Vec::new()),
         })
     }
 
@@ -77,58 +71,5 @@ impl Context {
                 format!("{} resolves to no address", self.target.host),
             )),
         })
-    }
-
-    /// Adds the application's headers and the cookies to a request.
-    pub(super) fn add_headers(&self, headers: &mut HeaderMap) {
-        for (name, value) in &self.headers {
-            headers.append(name, value.clone());
-        }
-        let jar = self.cookies.lock().unwrap_or_else(PoisonError::into_inner);
-        if jar.is_empty() {
-            return;
-        }
-        let mut line = headers
-            .get(COOKIE)
-            .and_then(|value| value.to_str().ok())
-            .map(|own| format!("{own}; "))
-            .unwrap_or_default();
-        let pairs: Vec<String> = jar
-            .iter()
-            .map(|(name, value)| format!("{name}={value}"))
-            .collect();
-        line.push_str(&pairs.join("; "));
-        if let Ok(value) = HeaderValue::try_from(line) {
-            headers.insert(COOKIE, value);
-        }
-    }
-
-    /// Keeps the cookies a response sets (name and value only; `Max-Age=0` removes one).
-    pub(super) fn store_cookies(&self, headers: &HeaderMap) {
-        let mut jar = self.cookies.lock().unwrap_or_else(PoisonError::into_inner);
-        for value in headers.get_all(SET_COOKIE) {
-            let Ok(value) = value.to_str() else {
-                continue;
-            };
-            let mut attributes = value.split(';');
-            let Some((name, value)) = attributes.next().and_then(|pair| pair.split_once('='))
-            else {
-                continue;
-            };
-            let (name, value) = (name.trim(), value.trim());
-            if name.is_empty() {
-                continue;
-            }
-            let expired = attributes.any(|attribute| {
-                attribute.split_once('=').is_some_and(|(key, age)| {
-                    key.trim().eq_ignore_ascii_case("max-age")
-                        && age.trim().parse::<i64>().is_ok_and(|age| age <= 0)
-                })
-            });
-            jar.retain(|(old, _)| old != name);
-            if !expired && jar.len() < MAX_COOKIES {
-                jar.push((name.to_owned(), value.to_owned()));
-            }
-        }
     }
 }

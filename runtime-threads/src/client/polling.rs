@@ -201,7 +201,7 @@ fn perform(
 fn build(ctx: &Context, job: &HttpJob) -> Result<Vec<u8>, ConnectError> {
     let target = ctx.target.request_target(&job.query);
     let mut headers = HeaderMap::new();
-    ctx.add_headers(&mut headers);
+    ctx.headers.add_to(&mut headers);
     if !headers.contains_key(HOST) {
         let host = HeaderValue::try_from(ctx.target.authority.as_str())
             .map_err(|error| ConnectError::InvalidUrl(format!("host: {error}")))?;
@@ -286,7 +286,7 @@ fn read_response(
             break head;
         }
     };
-    ctx.store_cookies(&head.headers);
+    ctx.headers.store_cookies(&head.headers);
     let bodiless = head.status == 204 || head.status == 304;
     let framing = if bodiless {
         Some(Framing::Empty)

@@ -22,14 +22,10 @@ use super::net::Context;
 use super::ConnectError;
 use crate::conn::Conn;
 use crate::ws::{self, Side, WsCommand};
+use engineio_core::http::client::websocket_message_limit;
 
 /// tungstenite zero-fills its whole read buffer for every read, so keep it small.
 const READ_BUFFER: usize = 16 * 1024;
-/// The largest message accepted before the server's `maxPayload` is known (WebSocket-only
-/// handshake): the reference servers' default `maxPayload`.
-const DEFAULT_MAX_MESSAGE: u64 = 1_000_000;
-/// Added to `maxPayload` for the packet type byte and rounding.
-const SLACK: u64 = 1024;
 /// How long to wait for the server's close frame after sending ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// The shortest time a write may block before the socket is given up.
@@ -45,10 +41,7 @@ pub(super) fn spawn(
     inputs: Sender<Input>,
 ) -> Sender<WsCommand> {
     let (commands, receiver) = mpsc::channel();
-    let limit = max_payload
-        .unwrap_or(DEFAULT_MAX_MESSAGE)
-        .saturating_add(SLACK);
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let limit = websocket_message_limit(max_payload);
     let failed = inputs.clone();
     let started = std::thread::Builder::new()
         .name("engineio-ws".into())
@@ -132,7 +125,7 @@ fn open(ctx: &Context, query: &str, limit: usize) -> Result<(WebSocket<Conn>, Co
         .as_str()
         .into_client_request()
         .map_err(|error| ConnectError::InvalidUrl(format!("{url}: {error}")))?;
-    ctx.add_headers(request.headers_mut());
+    ctx.headers.add_to(request.headers_mut());
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limit))
@@ -141,7 +134,7 @@ fn open(ctx: &Context, query: &str, limit: usize) -> Result<(WebSocket<Conn>, Co
     let conn = ctx.open(ctx.request_timeout)?;
     match tungstenite::client::client_with_config(request, conn.clone(), Some(config)) {
         Ok((ws, response)) => {
-            ctx.store_cookies(response.headers());
+            ctx.headers.store_cookies(response.headers());
             Ok((ws, conn))
         }
         Err(HandshakeError::Failure(error)) => Err(handshake_error(error)),

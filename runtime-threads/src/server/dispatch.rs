@@ -19,9 +19,9 @@ use std::time::Duration;
 use engineio_core::{Authorization, RequestId, Sid};
 
 use super::handlers::Job;
-use super::request::ConnectRequest;
 use super::shared::Shared;
 use super::Server;
+use engineio_core::http::ConnectRequest;
 
 /// How long an idle worker waits for work before it exits.
 const IDLE_EXIT: Duration = Duration::from_secs(10);
@@ -126,10 +126,7 @@ fn authorize(server: &Server, request: RequestId, info: Arc<ConnectRequest>) {
     let decision = match &server.shared.handlers.authorize {
         Some(hook) => match hook(info) {
             Ok(()) => Authorization::Accept,
-            Err(forbidden) => Authorization::Reject {
-                status: forbidden.status,
-                message: forbidden.message,
-            },
+            Err(forbidden) => forbidden.into(),
         },
         None => Authorization::Accept,
     };

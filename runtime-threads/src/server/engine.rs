@@ -19,9 +19,9 @@ use engineio_core::{
 };
 
 use super::handlers::Job;
-use super::request::ConnectRequest;
 use super::shared::Shared;
 use crate::ws::{SocketEnd, Token, WsCommand};
+use engineio_core::http::ConnectRequest;
 
 /// The routing facts of a request, owned so that they can cross to the engine thread.
 #[derive(Debug)]

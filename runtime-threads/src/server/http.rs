@@ -16,17 +16,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use engineio_core::http::cors::{self, CorsDecision};
 use engineio_core::http::static_files;
-use engineio_core::{Method, Response, Transport};
+use engineio_core::{Method, Response};
 use http::header::{self, HeaderMap, HeaderValue};
 
 use super::engine::{Command, Head, Outcome};
 use super::options::MAX_HEADERS;
-use super::request::ConnectRequest;
 use super::response::{finish, plain, write_response};
 use super::shared::Shared;
 use super::websocket;
 use crate::conn::Conn;
 use crate::input::{self, Framing, HeadError, Input};
+use engineio_core::http::{request, ConnectRequest};
 
 /// How often a thread waiting for the engine checks that its client is still there.
 const ABANDON_CHECK: Duration = Duration::from_millis(250);
@@ -174,12 +174,12 @@ fn handle_request(
         write_response(&input.conn, &plain(400, "Bad Request"), false, false);
         return Next::Close;
     };
-    if shared.options.is_engine_path(head.path()) {
+    if shared.options.http.is_engine_path(head.path()) {
         return engine_request(shared, input, &head, framing, peer, keep_alive);
     }
     let is_read = matches!(head.method, http::Method::GET | http::Method::HEAD);
     let file = is_read
-        .then(|| static_files::resolve(&shared.options.static_files, head.path()))
+        .then(|| static_files::resolve(&shared.options.http.static_files, head.path()))
         .flatten();
     let response = match file {
         Some(file) => static_files::respond(&file),
@@ -209,26 +209,20 @@ fn engine_request(
 ) -> Next {
     let options = &shared.options;
     let keep = keep_alive && framing == Framing::Empty;
-    let cors = cors::check(&options.cors, &head.headers, false);
+    let cors = cors::check(&options.http.cors, &head.headers, false);
     if cors == CorsDecision::Rejected {
         tracing::debug!(origin = ?head.headers.get(header::ORIGIN), "refused origin");
         return finish_with(&input.conn, &cors::rejected(), false, keep);
     }
     if head.method == http::Method::OPTIONS {
-        let response = cors::preflight(&cors, options.cors_credentials, &head.headers);
+        let response = cors::preflight(&cors, options.http.cors_credentials, &head.headers);
         return finish_with(&input.conn, &response, false, keep);
     }
     let query = head.query();
     let id = shared.next_request_id();
-    let info = is_handshake(query).then(|| {
-        Arc::new(ConnectRequest {
-            method: head.method.clone(),
-            uri: head.target.parse().unwrap_or_default(),
-            headers: head.headers.clone(),
-            remote_addr: peer,
-            transport: requested_transport(query),
-        })
-    });
+    let uri = head.target.parse().unwrap_or_default();
+    let info =
+        ConnectRequest::for_handshake(&head.method, &uri, &head.headers, peer, query).map(Arc::new);
     let text = |name| {
         head.headers
             .get(name)
@@ -237,7 +231,7 @@ fn engine_request(
     let core_head = Head {
         method: Method::from_name(head.method.as_str()),
         query: query.to_owned(),
-        websocket: websocket::is_upgrade_request(&head.headers),
+        websocket: request::is_upgrade_request(&head.headers),
         content_type: text(header::CONTENT_TYPE).map(str::to_owned),
         content_length: text(header::CONTENT_LENGTH).and_then(|v| v.trim().parse().ok()),
         origin: head
@@ -368,16 +362,4 @@ fn expects_continue(headers: &HeaderMap) -> bool {
     headers
         .get(header::EXPECT)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
-}
-
-/// A request without a `sid` opens a session (if the core agrees).
-fn is_handshake(query: &str) -> bool {
-    !form_urlencoded::parse(query.as_bytes()).any(|(key, _)| key == "sid")
-}
-
-fn requested_transport(query: &str) -> Transport {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(key, _)| key == "transport")
-        .and_then(|(_, value)| Transport::from_query(&value))
-        .unwrap_or(Transport::Polling)
 }

@@ -44,7 +44,6 @@ mod handlers;
 mod http;
 mod incoming;
 mod options;
-mod request;
 mod response;
 mod shared;
 mod storage;
@@ -59,10 +58,10 @@ use std::time::{Duration, Instant};
 use engineio_core::{DisconnectReason, Message, SendError, Sid, Transport};
 
 pub use builder::ServerBuilder;
-pub use engineio_core::http::{Cookie, CorsOrigins, SameSite, StaticFiles};
-pub use handlers::{Forbidden, Rejection};
+pub use engineio_core::http::{
+    ConnectRequest, Cookie, CorsOrigins, Forbidden, Rejection, SameSite, StaticFiles,
+};
 pub use incoming::{Incoming, Socket};
-pub use request::ConnectRequest;
 pub use storage::SessionGuard;
 
 use shared::Shared;
@@ -76,7 +75,7 @@ pub struct Server {
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
-            .field("path", &self.shared.options.path)
+            .field("path", &self.shared.options.http.path)
             .finish_non_exhaustive()
     }
 }
@@ -208,7 +207,7 @@ impl Server {
     pub fn serve_listener(&self, listener: TcpListener) -> io::Result<()> {
         let shared = &self.shared;
         if let Ok(addr) = listener.local_addr() {
-            tracing::info!(%addr, path = %shared.options.path, "engine.io server listening");
+            tracing::info!(%addr, path = %shared.options.http.path, "engine.io server listening");
             shared
                 .listeners
                 .lock()

@@ -20,8 +20,8 @@ use super::dispatch::{Dispatcher, Task};
 use super::engine::Command;
 use super::handlers::{Handlers, Job};
 use super::incoming::IncomingSender;
-use super::options::HttpOptions;
-use super::request::ConnectRequest;
+use super::options::ServerOptions;
+use engineio_core::http::ConnectRequest;
 
 /// What the server keeps per session beside the core.
 pub(crate) struct SessionEntry {
@@ -45,7 +45,7 @@ struct Connections {
 }
 
 pub(crate) struct Shared {
-    pub(crate) options: HttpOptions,
+    pub(crate) options: ServerOptions,
     pub(crate) handlers: Handlers,
     pub(crate) incoming: Option<IncomingSender>,
     commands: Sender<Command>,
@@ -72,7 +72,7 @@ impl Shared {
     /// Builds the shared state and starts the engine thread that owns `core`.
     pub(crate) fn start(
         core: CoreServer,
-        options: HttpOptions,
+        options: ServerOptions,
         handlers: Handlers,
         incoming: Option<IncomingSender>,
     ) -> Arc<Self> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use engineio_core::http::cors::{self, CorsDecision};
 use engineio_core::RequestId;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderValue};
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::WebSocket;
 
@@ -29,24 +29,6 @@ use crate::ws::{self, Side, SocketEnd, WsCommand};
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// The read buffer of a socket (tungstenite zero-fills it on every read, so keep it small).
 const READ_BUFFER: usize = 8 * 1024;
-
-/// True if the headers ask for a WebSocket (RFC 6455 §4.2.1: Upgrade, Connection, a key,
-/// version 13). A request that fails this is, for the core, a plain GET.
-pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
-    let has_token = |name: header::HeaderName, token: &str| {
-        headers.get_all(name).iter().any(|value| {
-            value
-                .to_str()
-                .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        })
-    };
-    has_token(header::UPGRADE, "websocket")
-        && has_token(header::CONNECTION, "upgrade")
-        && headers.contains_key(header::SEC_WEBSOCKET_KEY)
-        && headers
-            .get(header::SEC_WEBSOCKET_VERSION)
-            .is_some_and(|v| v == "13")
-}
 
 /// Answers the handshake with 101 and runs the socket until it ends (on the calling thread,
 /// which becomes the reader).
@@ -73,7 +55,7 @@ pub(crate) fn serve(
     if let Ok(value) = HeaderValue::from_str(&accept) {
         headers.insert(header::SEC_WEBSOCKET_ACCEPT, value);
     }
-    cors::apply(cors, shared.options.cors_credentials, headers);
+    cors::apply(cors, shared.options.http.cors_credentials, headers);
     // `keep_alive` only keeps `Connection: close` out; the connection is the socket's now.
     if !write_response(&conn, &response, false, true) {
         shared.input(Command::WsEnded(id, SocketEnd::Closed));

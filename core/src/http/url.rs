@@ -1,35 +1,36 @@
-//! The server's address, parsed once from the URL the application gives, and the request
-//! URLs built from it.
+//! The server's address for a client, parsed once from the URL the application gives, and the
+//! request URLs built from it (shared by the async and the blocking clients).
 //!
 //! As in python-engineio, the URL names the server (scheme, host, port) and may carry a query
 //! of the application's own (`?token=…`), which is sent on every request before the
 //! Engine.IO parameters; its path is ignored (Socket.IO uses it for namespaces), the Engine.IO
-//! path comes from [`ClientBuilder::engineio_path`](super::ClientBuilder::engineio_path).
+//! path comes from the client builder's `engineio_path` option.
 
 use http::Uri;
 
-use super::ConnectError;
+use super::error::ConnectError;
 
 /// Where the server is and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Target {
+pub struct Target {
     /// `https` / `wss`: TLS on both transports.
-    pub(super) secure: bool,
+    pub secure: bool,
     /// The host to connect to and to name in TLS (IPv6 without brackets).
-    pub(super) host: String,
-    pub(super) port: u16,
+    pub host: String,
+    /// The port to connect to (the scheme's default when the URL names none).
+    pub port: u16,
     /// The `Host` header: the host (IPv6 in brackets) and the port unless it is the default.
-    pub(super) authority: String,
+    pub authority: String,
     /// The Engine.IO path, with a leading and a trailing slash.
-    pub(super) path: String,
+    pub path: String,
     /// The application's own query, without `?` (may be empty).
-    pub(super) query: String,
+    pub query: String,
 }
 
 impl Target {
     /// Parses `url` (`http://`, `https://`, `ws://` or `wss://`; `ws` is `http` and `wss` is
     /// `https`) and normalizes `engineio_path`.
-    pub(super) fn parse(url: &str, engineio_path: &str) -> Result<Self, ConnectError> {
+    pub fn parse(url: &str, engineio_path: &str) -> Result<Self, ConnectError> {
         let invalid = |detail: &str| ConnectError::InvalidUrl(format!("{url:?}: {detail}"));
         // A fragment never goes to the server.
         let without_fragment = url.split('#').next().unwrap_or_default();
@@ -73,7 +74,7 @@ impl Target {
     }
 
     /// The origin-form request target of a polling request: `/engine.io/?<user>&<engine.io>`.
-    pub(super) fn request_target(&self, engineio_query: &str) -> String {
+    pub fn request_target(&self, engineio_query: &str) -> String {
         let mut target =
             String::with_capacity(self.path.len() + self.query.len() + engineio_query.len() + 2);
         target.push_str(&self.path);
@@ -87,7 +88,7 @@ impl Target {
     }
 
     /// The absolute URL of a WebSocket: `ws[s]://host[:port]/engine.io/?<user>&<engine.io>`.
-    pub(super) fn websocket_url(&self, engineio_query: &str) -> String {
+    pub fn websocket_url(&self, engineio_query: &str) -> String {
         let scheme = if self.secure { "wss" } else { "ws" };
         format!(
             "{scheme}://{}{}",
@@ -98,7 +99,7 @@ impl Target {
 }
 
 /// Adds a leading and a trailing slash if missing (`engine.io` → `/engine.io/`).
-pub(super) fn normalize_path(path: &str) -> String {
+pub fn normalize_path(path: &str) -> String {
     let trimmed = path.trim_matches('/');
     if trimmed.is_empty() {
         "/".to_owned()
