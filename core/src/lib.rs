@@ -29,6 +29,23 @@
 //! - Randomness for session ids comes from a seed the caller passes ([`Server::new`]); the
 //!   runtimes seed it from the operating system.
 //!
+//! # Embedding the core in your own event loop
+//!
+//! The example in `core/examples/custom_loop/` (`cargo run -p engineio-core --example
+//! custom_loop`) serves Engine.IO over polling and
+//! WebSocket from a single-threaded, non-blocking loop on `mio`, with `httparse` and
+//! `tungstenite` and no async runtime: it reads sockets, feeds the core, drains it, writes
+//! what it returns and arms its timer at `poll_timeout()`. A test drives it with the real
+//! `engine.io-client`. The async `engineio` crate and the blocking
+//! `engineio-runtime-threads` are the other two ways to run the core.
+//!
+//! # Features
+//!
+//! The protocol modules have no optional parts. Two features add what every front end
+//! shares around the protocol: `http` (CORS, cookie, compression, static files, client URLs,
+//! response decoration, on the `http` crate's types) and `tls` (the rustls client
+//! configuration).
+//!
 //! # A hand-written run loop
 //!
 //! A runtime maps its network onto the core like this (here the "network" is a few lines of
