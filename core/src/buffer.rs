@@ -83,13 +83,14 @@ impl OutBuffer {
     }
 
     /// Takes control packets, then messages in order while the encoded payload stays within
-    /// `max_bytes`; the first packet is always taken so that progress is guaranteed.
-    pub(crate) fn take_batch(&mut self, max_bytes: usize) -> Vec<Packet> {
+    /// `max_bytes` and `max_packets`; the first packet is always taken so that progress is
+    /// guaranteed.
+    pub(crate) fn take_batch(&mut self, max_bytes: usize, max_packets: usize) -> Vec<Packet> {
         let mut out = Vec::new();
         let mut used = 0usize;
         let mut admit = |packet: &Packet, out: &Vec<Packet>| {
             let cost = packet.polling_len() + usize::from(!out.is_empty());
-            if !out.is_empty() && used + cost > max_bytes {
+            if !out.is_empty() && (used + cost > max_bytes || out.len() >= max_packets) {
                 return false;
             }
             used += cost;
@@ -169,8 +170,17 @@ mod tests {
             buffer.push_message(text.into(), &limits).unwrap();
         }
         // "4aaaa" (5) + sep + "4bbbb" (5) = 11 bytes.
-        assert_eq!(buffer.take_batch(11).len(), 2);
-        assert_eq!(buffer.take_batch(1).len(), 1, "one packet always goes");
+        assert_eq!(buffer.take_batch(11, 10).len(), 2);
+        assert_eq!(buffer.take_batch(1, 10).len(), 1, "one packet always goes");
+        for text in ["a", "b", "c"] {
+            buffer.push_message(text.into(), &limits).unwrap();
+        }
+        assert_eq!(
+            buffer.take_batch(1000, 2).len(),
+            2,
+            "the packet cap holds too"
+        );
+        assert_eq!(buffer.take_batch(1000, 2).len(), 1);
         assert!(buffer.is_empty());
     }
 }

@@ -337,9 +337,37 @@ fn server_close_after_the_probe_answer_reaches_a_client_that_polls_again() {
     raw.drain();
     let get = raw.get(&format!("EIO=4&transport=polling&sid={sid}"));
     assert_eq!(raw.answer(get).1, "4tail\u{1e}1");
-    assert!(raw.closed.contains_key(&socket), "the probe is closed with the session");
+    assert!(
+        raw.closed.contains_key(&socket),
+        "the probe is closed with the session"
+    );
     assert_eq!(
         disconnects(&raw.take_events()),
         [DisconnectReason::ServerDisconnect]
     );
+}
+
+#[test]
+fn poll_responses_can_be_capped_in_packets() {
+    let mut raw = Raw::new(ServerConfig {
+        max_packets_per_poll: Some(2),
+        ..test_config()
+    });
+    let sid = raw.handshake();
+    let q = format!("EIO=4&transport=polling&sid={sid}");
+    for text in ["a", "b", "c"] {
+        raw.send(&sid, text);
+    }
+    raw.server.close(raw.now, &sid).unwrap();
+    raw.drain();
+    let first = raw.get(&q);
+    assert_eq!(raw.answer(first).1, "4a\u{1e}4b");
+    assert_eq!(
+        raw.server.session_count(),
+        1,
+        "still closing: one message left"
+    );
+    let second = raw.get(&q);
+    assert_eq!(raw.answer(second).1, "4c\u{1e}1");
+    assert_eq!(raw.server.session_count(), 0);
 }

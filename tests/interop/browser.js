@@ -2,10 +2,11 @@
 // Headless Chromium (through playwright-core) on the latency demo page served by our server
 // (tests/tests/browser.rs): the browser build of engine.io-client, in a real browser.
 //
-//   node browser.js --url http://127.0.0.1:PORT [--screenshot FILE]
+//   node browser.js --url http://127.0.0.1:PORT [--mode upgrade|polling|websocket] [--screenshot FILE]
 //
-// One browser, three fresh pages in turn: URL/?interval=50 (the page's default transports:
-// polling, then the upgrade), then with &transport=polling, then &transport=websocket. Each
+// One browser, a fresh page per mode, in turn: URL/?interval=50 (mode "upgrade": the page's
+// default transports, polling then the upgrade), URL/?interval=50&transport=polling, and
+// &transport=websocket; all three unless --mode names one. Each
 // waits until the page has 5 round-trip samples (upgrade: and 2 more once upgraded) and
 // prints one JSON line: {"mode", "ok", "sid", "latency": window.latency, "console_errors",
 // "page_errors", "failed_requests"}. The Rust test asserts on it. The screenshot is of the
@@ -19,8 +20,9 @@ for (let i = 2; i < process.argv.length; i += 2) {
   args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 }
 const { url, screenshot } = args;
-if (!url) {
-  console.error('usage: browser.js --url URL [--screenshot FILE]');
+const MODES = ['upgrade', 'polling', 'websocket'];
+if (!url || (args.mode && !MODES.includes(args.mode))) {
+  console.error('usage: browser.js --url URL [--mode upgrade|polling|websocket] [--screenshot FILE]');
   process.exit(2);
 }
 
@@ -65,7 +67,7 @@ async function main() {
   // A fresh profile per launch (playwright's default), a fresh context per page.
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, timeout: 15000 });
   try {
-    for (const mode of ['upgrade', 'polling', 'websocket']) {
+    for (const mode of args.mode ? [args.mode] : MODES) {
       console.log(JSON.stringify(await measure(browser, mode)));
     }
   } finally {

@@ -29,6 +29,7 @@ function connect() {
   const socket = new Socket(url, { transports: TRANSPORTS[mode], upgrade: mode === 'upgrade' });
   socket.log = { messages: [], closes: [], errors: [], pings: 0, handshake: null };
   socket.on('handshake', (data) => { socket.log.handshake = data; socket.log.sid = data.sid; });
+  socket.on('open', () => { socket.log.openedAt = Date.now(); });
   socket.on('message', (data) => socket.log.messages.push(data));
   socket.on('ping', () => { socket.log.pings += 1; });
   socket.on('error', (err) => socket.log.errors.push(String(err && err.message || err)));
@@ -151,16 +152,17 @@ const scenarios = {
     return { sid: socket.id, sent, ...phases, echoed: socket.log.messages, final_transport: socket.transport.name, close_reasons: await closeFromClient(socket) };
   },
 
-  // Connected for 2 s (several ping intervals of the server), then one more echo.
+  // Connected through 7 pings of the server (300 ms apart: over 2 s from the open, nearly
+  // twice its ping interval + ping timeout), then one more echo.
   async heartbeat(socket) {
     await ready(socket);
-    const started = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 2000)); // the scenario's length, not a wait for an event
+    await until(socket, '7 pings', 5000, () => socket.log.pings >= 7);
+    const stayed = Date.now() - socket.log.openedAt;
     const closedEarly = socket.log.closes.slice();
     socket.send('still alive');
     await echoes(socket, 1);
     return {
-      sid: socket.id, stayed_ms: Date.now() - started, pings: socket.log.pings, closed_early: closedEarly,
+      sid: socket.id, stayed_ms: stayed, pings: socket.log.pings, closed_early: closedEarly,
       echoed: socket.log.messages, transport: socket.transport.name, close_reasons: await closeFromClient(socket),
     };
   },

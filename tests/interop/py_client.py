@@ -96,12 +96,20 @@ class RecordingWebSocket(websocket.WebSocket):
 
 
 class OrderedClient(engineio.Client):
-    """An ``engineio.Client`` that runs message handlers in the read loop, in arrival order."""
+    """An ``engineio.Client`` that runs message handlers in the read loop, in arrival order,
+    and reports the pings it receives (``on_ping``; the client has no event for them)."""
+
+    on_ping = None
 
     def _trigger_event(self, event, *args, **kwargs):
         if event == 'message':
             kwargs['run_async'] = False
         return super()._trigger_event(event, *args, **kwargs)
+
+    def _receive_packet(self, pkt):
+        super()._receive_packet(pkt)
+        if pkt.packet_type == engineio.packet.PING and self.on_ping:
+            self.on_ping()
 
 
 class Recorder(logging.Handler):
@@ -128,6 +136,8 @@ class Peer:
             logger=logger, request_timeout=5, http_session=RecordingSession(),
             websocket_extra_options={'class_': RecordingWebSocket})
         self.messages, self.reasons = [], []
+        self.pings = 0
+        self.client.on_ping = self._pinged
         self.on_connect = None
         self.changed = threading.Condition()
         self.client.on('connect', self._connected)
@@ -143,6 +153,11 @@ class Peer:
     def _message(self, data):
         with self.changed:
             self.messages.append(data)
+            self.changed.notify_all()
+
+    def _pinged(self):
+        with self.changed:
+            self.pings += 1
             self.changed.notify_all()
 
     def _disconnected(self, reason):
@@ -235,18 +250,18 @@ def upgrade_messages(peer):
 
 
 def heartbeat(peer):
-    """Connected for 2 s (several ping intervals of the server), then one more echo."""
-    peer.connect()
+    """Connected through 7 pings of the server (300 ms apart: over 2 s from the handshake,
+    nearly twice its ping interval + ping timeout), then one more echo."""
     started = time.monotonic()
-    with peer.changed:  # the scenario's length: returns early only if the client disconnects
-        peer.changed.wait_for(lambda: peer.reasons, 2.0)
+    peer.connect()
+    peer.wait('7 pings or a disconnect', lambda: peer.pings >= 7 or peer.reasons)
     stayed_ms = int((time.monotonic() - started) * 1000)
     closed_early = list(peer.reasons)
     peer.client.send('still alive')
     peer.echoes(1)
-    return {'sid': peer.sid, 'stayed_ms': stayed_ms, 'closed_early': closed_early,
-            'echoed': peer.messages, 'transport': peer.client.transport(),
-            'close_reasons': peer.close()}
+    return {'sid': peer.sid, 'stayed_ms': stayed_ms, 'pings': peer.pings,
+            'closed_early': closed_early, 'echoed': peer.messages,
+            'transport': peer.client.transport(), 'close_reasons': peer.close()}
 
 
 def client_close(peer):

@@ -1,22 +1,25 @@
-//! [`EchoServer`]: our async server, in-process, echoing, with a log of its sessions.
+//! [`EchoServer`]: our server, in-process on the runtime of the test's choice, echoing, with a
+//! log of its sessions.
 
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use engineio::server::{CorsOrigins, Server, StaticFiles};
+use engineio::server::{CorsOrigins, Server, ServerBuilder, StaticFiles};
 use engineio::{DisconnectReason, Message, Sid, Transport};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+use crate::runtime::{AsyncRuntime, Executor};
+use crate::Runtime;
 
 /// The text message that makes the server close the sender's session (`Server::disconnect`)
 /// instead of echoing it.
 pub const CLOSE_ME: &str = "close me";
 
 /// The server's ping interval: short, so that heartbeats happen during the tests.
-pub(crate) const PING_INTERVAL: Duration = Duration::from_millis(300);
+pub const PING_INTERVAL: Duration = Duration::from_millis(300);
 /// The server's ping timeout.
-pub(crate) const PING_TIMEOUT: Duration = Duration::from_millis(800);
+pub const PING_TIMEOUT: Duration = Duration::from_millis(800);
 
 /// What the server saw of one session.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,86 +35,132 @@ pub struct SessionLog {
     pub last_message_transport: Option<Transport>,
     /// Why the session ended, once it has.
     pub reason: Option<DisconnectReason>,
+    /// The name of the thread every handler of the session ran on, or the names, if several.
+    pub handler_threads: Vec<String>,
 }
 
-/// Our server on `127.0.0.1:<free port>`: ping 300 ms / timeout 800 ms, CORS open to any
-/// origin, every message echoed in kind (text as text, binary as binary) except
-/// [`CLOSE_ME`]. Stops when dropped.
+/// The sessions of a server, shared by its handlers (on the server's runtime) and the test
+/// (on its own thread, waiting with a deadline).
+#[derive(Debug, Default)]
+struct Log {
+    sessions: Mutex<Vec<SessionLog>>,
+    changed: Condvar,
+    /// Set if the server stopped serving on its own (the accept loop failed).
+    stopped: Mutex<Option<String>>,
+}
+
+impl Log {
+    fn lock(&self) -> MutexGuard<'_, Vec<SessionLog>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Vec<SessionLog>)) {
+        change(&mut self.lock());
+        self.changed.notify_all();
+    }
+
+    /// Changes the session `sid`, noting the thread the calling handler runs on.
+    fn update_session(&self, sid: &Sid, change: impl FnOnce(&mut SessionLog)) {
+        let thread = thread_name();
+        self.update(|log| {
+            if let Some(session) = log.iter_mut().find(|s| s.sid == *sid) {
+                if !session.handler_threads.contains(&thread) {
+                    session.handler_threads.push(thread);
+                }
+                change(session);
+            }
+        });
+    }
+
+    fn connected(&self, sid: Sid, opened_on: Transport) {
+        self.update(|log| {
+            log.push(SessionLog {
+                sid,
+                opened_on,
+                received: Vec::new(),
+                last_message_transport: None,
+                reason: None,
+                handler_threads: vec![thread_name()],
+            });
+        });
+    }
+
+    fn message(&self, sid: &Sid, message: Message, transport: Option<Transport>) {
+        self.update_session(sid, |session| {
+            session.received.push(message);
+            if transport.is_some() {
+                session.last_message_transport = transport;
+            }
+        });
+    }
+
+    fn disconnected(&self, sid: &Sid, reason: DisconnectReason) {
+        self.update_session(sid, |session| session.reason = Some(reason));
+    }
+}
+
+/// The name of the current thread.
+pub(crate) fn thread_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("<unnamed>")
+        .to_owned()
+}
+
+/// Our server on `127.0.0.1:<free port>`, on the runtime of the test's choice: ping 300 ms /
+/// timeout 800 ms, CORS open to any origin, every message echoed in kind (text as text,
+/// binary as binary) except [`CLOSE_ME`]. Stops when dropped.
 #[derive(Debug)]
 pub struct EchoServer {
     addr: SocketAddr,
-    log: watch::Receiver<Vec<SessionLog>>,
-    task: JoinHandle<std::io::Result<()>>,
+    runtime: Runtime,
+    log: Arc<Log>,
+    /// What keeps the server running (its runtime's thread); dropped last.
+    serving: Serving,
+}
+
+/// What keeps a server running, and where its handlers run.
+#[derive(Debug)]
+struct Serving {
+    /// Stops the server when dropped: the [`Executor`] of an async runtime.
+    _running: Box<dyn fmt::Debug + Send>,
+    /// The name of the threads the server's handlers run on.
+    handler_thread: String,
 }
 
 impl EchoServer {
-    /// Starts the echo server. Must run inside a tokio runtime.
-    pub fn start() -> Self {
-        Self::start_with(StaticFiles::new(), PING_TIMEOUT)
+    /// Starts the echo server on `runtime`.
+    pub fn start(runtime: Runtime) -> Self {
+        Self::start_with(runtime, StaticFiles::new(), PING_TIMEOUT)
     }
 
-    /// Starts the echo server, also serving `files`, with another ping timeout (still pinging
-    /// every 300 ms). A peer starving on a loaded machine (a browser starting beside other
-    /// tests) can stall for more than the timeout, and then the server rightly ends its session:
-    /// scenarios whose subject is not the heartbeat give it room.
-    pub fn start_with(files: StaticFiles, ping_timeout: Duration) -> Self {
-        let (log_tx, log) = watch::channel(Vec::<SessionLog>::new());
-        let log_tx = Arc::new(log_tx);
-        let (on_connect, on_message, on_disconnect) =
-            (Arc::clone(&log_tx), Arc::clone(&log_tx), log_tx);
-        let server = Server::builder()
-            .ping_interval(PING_INTERVAL)
-            .ping_timeout(ping_timeout)
-            .cors_allowed_origins(CorsOrigins::Any)
-            .static_files(files)
-            .on_connect(move |_server, sid, request| {
-                on_connect.send_modify(|log| {
-                    log.push(SessionLog {
-                        sid,
-                        opened_on: request.transport,
-                        received: Vec::new(),
-                        last_message_transport: None,
-                        reason: None,
-                    });
-                });
-                async { Ok(()) }
-            })
-            .on_message(move |server, sid, message| {
-                let transport = server.transport(&sid);
-                let close = message.as_text() == Some(CLOSE_ME);
-                on_message.send_modify(|log| {
-                    if let Some(session) = log.iter_mut().find(|s| s.sid == sid) {
-                        session.received.push(message.clone());
-                        if transport.is_some() {
-                            session.last_message_transport = transport;
-                        }
-                    }
-                });
-                async move {
-                    let _ = if close {
-                        server.disconnect(&sid)
-                    } else {
-                        server.send(&sid, message)
-                    };
-                }
-            })
-            .on_disconnect(move |_server, sid, reason| {
-                on_disconnect.send_modify(|log| {
-                    if let Some(session) = log.iter_mut().find(|s| s.sid == sid) {
-                        session.reason = Some(reason);
-                    }
-                });
-                async {}
-            })
-            .build();
+    /// Starts the echo server on `runtime`, also serving `files`, with another ping timeout
+    /// (still pinging every 300 ms). A peer starving on a loaded machine (a browser starting
+    /// beside other tests) can stall for more than the timeout, and then the server rightly
+    /// ends its session: scenarios whose subject is not the heartbeat give it room.
+    pub fn start_with(runtime: Runtime, files: StaticFiles, ping_timeout: Duration) -> Self {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .expect("bind 127.0.0.1:0");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
-        let task = tokio::spawn(async move { server.serve_listener(listener).await });
-        Self { addr, log, task }
+        let log = Arc::new(Log::default());
+        // Threads, when it comes: `Runtime::Threads => serve_threads(listener, files,
+        // ping_timeout, &log)`, the blocking server with the handlers of `echo_builder`.
+        let serving = match runtime {
+            Runtime::Tokio => serve_async(AsyncRuntime::Tokio, listener, files, ping_timeout, &log),
+            Runtime::Smol => serve_async(AsyncRuntime::Smol, listener, files, ping_timeout, &log),
+            Runtime::AsyncStd => {
+                serve_async(AsyncRuntime::AsyncStd, listener, files, ping_timeout, &log)
+            }
+        };
+        Self {
+            addr,
+            runtime,
+            log,
+            serving,
+        }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -119,47 +168,120 @@ impl EchoServer {
         format!("http://{}", self.addr)
     }
 
+    /// The runtime the server runs on.
+    pub fn runtime(&self) -> Runtime {
+        self.runtime
+    }
+
+    /// The name of the threads the server's handlers must run on: the runtime's (see
+    /// [`SessionLog::handler_threads`]).
+    pub fn handler_thread(&self) -> String {
+        self.serving.handler_thread.clone()
+    }
+
     /// Every session so far.
     pub fn sessions(&self) -> Vec<SessionLog> {
-        self.log.borrow().clone()
+        self.log.lock().clone()
     }
 
     /// Waits up to `timeout` for the session `sid` to end and returns its log.
-    pub async fn ended(&self, sid: &str, timeout: Duration) -> SessionLog {
+    pub fn ended(&self, sid: &str, timeout: Duration) -> SessionLog {
         self.wait_for(sid, timeout, |s| s.reason.is_some(), "end")
-            .await
     }
 
     /// Waits up to `timeout` until the session `sid` exists and `done` holds for it.
-    async fn wait_for(
+    fn wait_for(
         &self,
         sid: &str,
         timeout: Duration,
         done: impl Fn(&SessionLog) -> bool,
         what: &str,
     ) -> SessionLog {
-        let mut log = self.log.clone();
-        let found = tokio::time::timeout(
-            timeout,
-            log.wait_for(|log| log.iter().any(|s| s.sid.as_str() == sid && done(s))),
-        )
-        .await;
-        match found {
-            Ok(Ok(log)) => log
-                .iter()
-                .find(|s| s.sid.as_str() == sid)
-                .cloned()
-                .expect("found"),
-            _ => panic!(
-                "server: session {sid} did not {what} within {timeout:?}; sessions: {:#?}",
-                self.sessions()
-            ),
+        let deadline = Instant::now() + timeout;
+        let mut log = self.log.lock();
+        loop {
+            if let Some(session) = log.iter().find(|s| s.sid.as_str() == sid && done(s)) {
+                return session.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let stopped = self
+                    .log
+                    .stopped
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                panic!(
+                    "our server on {}: session {sid} did not {what} within {timeout:?}{}; sessions: {:#?}",
+                    self.runtime,
+                    stopped.map(|e| format!(" (the server stopped: {e})")).unwrap_or_default(),
+                    *log
+                );
+            }
+            log = self
+                .log
+                .changed
+                .wait_timeout(log, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
 
-impl Drop for EchoServer {
-    fn drop(&mut self) {
-        self.task.abort();
+/// The echo server's options and handlers, whatever runs it.
+fn echo_builder(files: StaticFiles, ping_timeout: Duration, log: &Arc<Log>) -> ServerBuilder {
+    let (on_connect, on_message, on_disconnect) =
+        (Arc::clone(log), Arc::clone(log), Arc::clone(log));
+    Server::builder()
+        .ping_interval(PING_INTERVAL)
+        .ping_timeout(ping_timeout)
+        .cors_allowed_origins(CorsOrigins::Any)
+        .static_files(files)
+        .on_connect(move |_server, sid, request| {
+            on_connect.connected(sid, request.transport);
+            async { Ok(()) }
+        })
+        .on_message(move |server, sid, message| {
+            let transport = server.transport(&sid);
+            let close = message.as_text() == Some(CLOSE_ME);
+            on_message.message(&sid, message.clone(), transport);
+            async move {
+                let _ = if close {
+                    server.disconnect(&sid)
+                } else {
+                    server.send(&sid, message)
+                };
+            }
+        })
+        .on_disconnect(move |_server, sid, reason| {
+            on_disconnect.disconnected(&sid, reason);
+            async {}
+        })
+}
+
+/// Our async server on a thread of its own running `kind`.
+fn serve_async(
+    kind: AsyncRuntime,
+    listener: TcpListener,
+    files: StaticFiles,
+    ping_timeout: Duration,
+    log: &Arc<Log>,
+) -> Serving {
+    let builder = echo_builder(files, ping_timeout, log);
+    let log = Arc::clone(log);
+    let name = format!("our server on {}", kind.runtime());
+    let executor = Executor::start(kind, name, move |rt| {
+        Box::pin(async move {
+            // Built inside the runtime, where tokio's handle is current too.
+            let server = builder.runtime(rt).build();
+            if let Err(error) = server.serve_listener(listener).await {
+                *log.stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.to_string());
+                log.changed.notify_all();
+            }
+        })
+    });
+    Serving {
+        handler_thread: executor.task_thread(),
+        _running: Box::new(executor),
     }
 }

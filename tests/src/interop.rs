@@ -1,5 +1,6 @@
 //! One interop case: a peer client script runs one scenario in one mode against a fresh
-//! [`EchoServer`]; the test then asserts on what the script observed and on the server's log.
+//! [`EchoServer`] on one runtime; the test then asserts on what the script observed and on the
+//! server's log.
 
 use std::fmt;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use engineio::Transport;
 use serde_json::Value;
 
 use crate::echo::{PING_INTERVAL, PING_TIMEOUT};
-use crate::{peers, EchoServer, SessionLog};
+use crate::{peers, EchoServer, Runtime, SessionLog};
 
 /// How long a peer script may run.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(25);
@@ -89,7 +90,8 @@ impl fmt::Display for Mode {
 /// A finished scenario: the script's result line and the server it ran against.
 #[derive(Debug)]
 pub struct Case {
-    /// Who to blame in messages: `node engine.io-client, polling mode, scenario text`.
+    /// Who to blame in messages: `node engine.io-client against our server on smol, polling
+    /// mode, scenario text`.
     pub context: String,
     /// The script's result line.
     pub result: Value,
@@ -100,15 +102,15 @@ pub struct Case {
 }
 
 impl Case {
-    /// Starts a server, runs `scenario` with `peer` in `mode`, and checks that the script
-    /// ran it to its end without client errors.
-    pub async fn run(peer: Peer, mode: Mode, scenario: &str) -> Self {
+    /// Starts a server on `runtime`, runs `scenario` with `peer` in `mode`, and checks that the
+    /// script ran it to its end without client errors.
+    pub fn run(peer: Peer, runtime: Runtime, mode: Mode, scenario: &str) -> Self {
         let ping_timeout = if TIGHT_HEARTBEAT.contains(&scenario) {
             PING_TIMEOUT
         } else {
             RELAXED_PING_TIMEOUT
         };
-        let server = EchoServer::start_with(StaticFiles::new(), ping_timeout);
+        let server = EchoServer::start_with(runtime, StaticFiles::new(), ping_timeout);
         let url = server.url();
         let args = [
             "--url",
@@ -120,16 +122,18 @@ impl Case {
         ];
         let (lines, who) = match peer {
             Peer::Node => (
-                peers::run_node("js_client.js", &args, SCRIPT_TIMEOUT).await,
+                peers::run_node("js_client.js", &args, SCRIPT_TIMEOUT),
                 "node engine.io-client",
             ),
             Peer::Python => (
-                peers::run_python("py_client.py", &args, SCRIPT_TIMEOUT).await,
+                peers::run_python("py_client.py", &args, SCRIPT_TIMEOUT),
                 "python-engineio Client",
             ),
         };
         let case = Self {
-            context: format!("{who}, {mode} mode, scenario {scenario}"),
+            context: format!(
+                "{who} against our server on {runtime}, {mode} mode, scenario {scenario}"
+            ),
             result: peers::result(&lines, "scenario", scenario).clone(),
             server,
             ping_timeout,
@@ -178,15 +182,24 @@ impl Case {
         sid
     }
 
-    /// The server's log of the session, once it ended; asserts that it was the only session
-    /// and that it opened on the mode's first transport.
-    pub async fn server_session(&self) -> SessionLog {
+    /// The server's log of the session, once it ended; asserts that it was the only session,
+    /// that its handlers ran on the runtime's threads, and that it opened on the mode's first
+    /// transport.
+    pub fn server_session(&self) -> SessionLog {
         let timeout = PING_INTERVAL + self.ping_timeout + SERVER_TIMEOUT;
-        let session = self.server.ended(&self.sid(), timeout).await;
+        let session = self.server.ended(&self.sid(), timeout);
         let sessions = self.server.sessions().len();
         self.check(
             sessions == 1,
             &format!("the server saw {sessions} sessions, expected 1"),
+        );
+        let thread = self.server.handler_thread();
+        self.check(
+            session.handler_threads == [thread.as_str()],
+            &format!(
+                "the server's handlers ran on threads {:?}, expected {thread:?}: not on the runtime given",
+                session.handler_threads
+            ),
         );
         let opened_on = self.mode().opens_on();
         self.check(

@@ -1,14 +1,33 @@
 //! The reference peers (`scripts/setup` installs them) and how to run their scripts.
 //!
 //! A missing peer is a failure that says how to install it, never a skip.
+//!
+//! The functions here block: the tests are plain `#[test]` functions. The child processes are
+//! managed on a small tokio runtime of their own ([`peer_runtime`]), apart from the runtimes
+//! under test.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
+
+/// The runtime that starts, reads and reaps the peers' processes: one worker, shared by the
+/// tests of a process, never the runtime under test.
+pub(crate) fn peer_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("peer-processes")
+            .enable_all()
+            .build()
+            .expect("build the peer-process runtime")
+    })
+}
 
 /// The Chromium that the browser test drives.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -22,14 +41,14 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// `tests/interop`: the peer scripts and their `node_modules`.
-fn interop_dir() -> PathBuf {
+pub(crate) fn interop_dir() -> PathBuf {
     workspace_root().join("tests/interop")
 }
 
 /// `tests/interop/node_modules`, asserting that the npm peers are installed.
 pub fn node_modules() -> PathBuf {
     let dir = interop_dir().join("node_modules");
-    for package in ["engine.io-client", "playwright-core"] {
+    for package in ["engine.io", "engine.io-client", "playwright-core"] {
         assert!(
             dir.join(package).join("package.json").is_file(),
             "node_modules missing ({}/{package}): run scripts/setup",
@@ -40,16 +59,20 @@ pub fn node_modules() -> PathBuf {
 }
 
 /// The `node` executable, asserting that it is on `PATH`.
-fn node() -> PathBuf {
+pub(crate) fn node() -> PathBuf {
     which("node").expect("node is not on PATH: install Node.js, then run scripts/setup")
 }
 
-/// The `python3` executable, asserting that python-engineio and its sync client's transports
-/// import.
-async fn python() -> PathBuf {
-    let python =
-        which("python3").expect("python3 is not on PATH: install it, then run scripts/setup");
-    let check = "import engineio, requests, websocket";
+/// The `python3` executable.
+pub(crate) fn python3() -> PathBuf {
+    which("python3").expect("python3 is not on PATH: install it, then run scripts/setup")
+}
+
+/// The `python3` executable, asserting that python-engineio, its sync client's transports and
+/// aiohttp (for its async server) import.
+pub(crate) async fn python() -> PathBuf {
+    let python = python3();
+    let check = "import engineio, requests, websocket, aiohttp";
     let output = run(&python, &["-c", check], Duration::from_secs(20)).await;
     assert!(
         output.status.success(),
@@ -67,7 +90,11 @@ pub fn chromium() -> PathBuf {
 }
 
 /// Runs `tests/interop/<script>` with Node and returns the JSON lines it printed.
-pub async fn run_node(script: &str, args: &[&str], timeout: Duration) -> Vec<Value> {
+pub fn run_node(script: &str, args: &[&str], timeout: Duration) -> Vec<Value> {
+    peer_runtime().block_on(run_node_async(script, args, timeout))
+}
+
+async fn run_node_async(script: &str, args: &[&str], timeout: Duration) -> Vec<Value> {
     node_modules();
     let script = interop_dir().join(script);
     let mut full = vec![script.to_str().expect("UTF-8 path")];
@@ -78,9 +105,12 @@ pub async fn run_node(script: &str, args: &[&str], timeout: Duration) -> Vec<Val
 /// Runs `tests/interop/<script>` with python3 and returns the JSON lines it printed. If the
 /// script fails, checks first that python-engineio is installed (not before: the check
 /// costs an interpreter start per test).
-pub async fn run_python(script: &str, args: &[&str], timeout: Duration) -> Vec<Value> {
-    let python3 =
-        which("python3").expect("python3 is not on PATH: install it, then run scripts/setup");
+pub fn run_python(script: &str, args: &[&str], timeout: Duration) -> Vec<Value> {
+    peer_runtime().block_on(run_python_async(script, args, timeout))
+}
+
+async fn run_python_async(script: &str, args: &[&str], timeout: Duration) -> Vec<Value> {
+    let python3 = python3();
     let script = interop_dir().join(script);
     let mut full = vec![script.to_str().expect("UTF-8 path")];
     full.extend_from_slice(args);
@@ -168,7 +198,7 @@ async fn run(program: &Path, args: &[&str], timeout: Duration) -> Output {
 }
 
 /// Reads a pipe to its end, lossily as UTF-8.
-async fn read_all(mut pipe: impl tokio::io::AsyncRead + Unpin) -> String {
+pub(crate) async fn read_all(mut pipe: impl tokio::io::AsyncRead + Unpin) -> String {
     let mut bytes = Vec::new();
     let _ = pipe.read_to_end(&mut bytes).await;
     String::from_utf8_lossy(&bytes).into_owned()

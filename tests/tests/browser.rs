@@ -1,21 +1,22 @@
-//! Headless Chromium against our server: the latency demo (`examples/latency/index.html`
-//! with the browser bundle of engine.io-client, served as by `examples/latency.rs`) measures
-//! round trips through our echo server, driven by `tests/interop/browser.js`
-//! (playwright-core, one browser, a fresh page per mode).
+//! Headless Chromium against our server, on each runtime (tokio, smol, async-std): the
+//! latency demo (`examples/latency/index.html` with the browser bundle of engine.io-client,
+//! served as by `examples/latency.rs`) measures round trips through our echo server, driven by
+//! `tests/interop/browser.js` (playwright-core, one browser and page per test). Tests are
+//! `browser::<runtime>::latency_page::<mode>`.
 //!
 //! Proves, for the page's default transports (polling upgraded to WebSocket), polling only and
 //! WebSocket only: a real browser connects (same-origin, with the static files served beside
 //! the Engine.IO path), ends on the expected transport, and gets at least 5 echoes without
 //! errors; the server saw each page's session open on the expected transport and receive its
 //! pings, the last ones on the expected transport. The default page also leaves a screenshot
-//! in `target/browser-latency.png` (not asserted).
+//! in `target/browser-latency-<runtime>.png` (not asserted).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use engineio::server::StaticFiles;
 use engineio_tests::interop::Mode;
-use engineio_tests::{peers, EchoServer, SessionLog};
+use engineio_tests::{peers, EchoServer, Runtime, SessionLog};
 use serde_json::{json, Value};
 
 /// The latency page and the client bundle, as `examples/latency.rs` serves them.
@@ -40,39 +41,46 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| peers::workspace_root().join("target"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn latency_page() {
+engineio_tests::scenario_tests!(browser {
+    latency_page: [upgrade, polling, websocket],
+});
+
+fn latency_page(runtime: Runtime, mode: Mode) {
     peers::chromium();
     // Pings every 300 ms, as everywhere, but 5 s to answer: Chromium starting beside other
     // tests on two busy cores was seen to stall for over a second (the server then ends the
     // session with PingTimeout, correctly).
-    let server = EchoServer::start_with(latency_files(), Duration::from_secs(5));
+    let server = EchoServer::start_with(runtime, latency_files(), Duration::from_secs(5));
     let url = server.url();
-    let screenshot = target_dir().join("browser-latency.png");
-    let screenshot = screenshot.to_str().expect("UTF-8 path");
-    let args = ["--url", url.as_str(), "--screenshot", screenshot];
-    let lines = peers::run_node("browser.js", &args, Duration::from_secs(60)).await;
-    let sessions = server.sessions();
-    let mut problems = Vec::new();
-    for mode in [Mode::Upgrade, Mode::Polling, Mode::WebSocket] {
-        let result = peers::result(&lines, "mode", mode.name());
-        eprintln!("chromium, {mode}: {result}");
-        let session = sessions
-            .iter()
-            .find(|s| result["sid"].as_str() == Some(s.sid.as_str()));
-        for problem in check(mode, result, session) {
-            problems.push(format!("{mode} mode: {problem}\n  result: {result}"));
-        }
+    let mut args = vec!["--url", url.as_str(), "--mode", mode.name()];
+    // The default page (polling, then the upgrade) leaves a screenshot, one per runtime.
+    let screenshot = target_dir().join(format!("browser-latency-{runtime}.png"));
+    let screenshot = screenshot.to_str().expect("UTF-8 path").to_owned();
+    if mode == Mode::Upgrade {
+        args.extend(["--screenshot", screenshot.as_str()]);
     }
+    let lines = peers::run_node("browser.js", &args, Duration::from_secs(30));
+    let result = peers::result(&lines, "mode", mode.name());
+    eprintln!("chromium against our server on {runtime}, {mode}: {result}");
+    let sessions = server.sessions();
+    let session = sessions
+        .iter()
+        .find(|s| result["sid"].as_str() == Some(s.sid.as_str()));
+    let problems = check(mode, result, session, &server.handler_thread());
     assert!(
         problems.is_empty(),
-        "chromium on the latency page:\n{}\nserver: {sessions:#?}",
+        "chromium on the latency page, our server on {runtime}, {mode} mode:\n{}\n  result: {result}\nserver: {sessions:#?}",
         problems.join("\n")
     );
 }
 
 /// What is wrong with one page's result and its session on the server.
-fn check(mode: Mode, result: &Value, session: Option<&SessionLog>) -> Vec<String> {
+fn check(
+    mode: Mode,
+    result: &Value,
+    session: Option<&SessionLog>,
+    handler_thread: &str,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let mut expect = |ok: bool, what: String| {
         if !ok {
@@ -125,6 +133,13 @@ fn check(mode: Mode, result: &Value, session: Option<&SessionLog>) -> Vec<String
     expect(
         session.received.len() >= samples.len() && session.received.iter().all(pings),
         format!("the server received {:?}", session.received),
+    );
+    expect(
+        session.handler_threads == [handler_thread],
+        format!(
+            "the server's handlers ran on {:?}, not on the runtime's {handler_thread:?}",
+            session.handler_threads
+        ),
     );
     let last = session.last_message_transport;
     expect(

@@ -1,9 +1,10 @@
 //! The Python reference client, python-engineio 4.15.1's sync `engineio.Client`
-//! (`tests/interop/py_client.py`), against our async server
-//! ([`EchoServer`](engineio_tests::EchoServer)), over polling only, WebSocket only, and
-//! polling upgraded to WebSocket.
+//! (`tests/interop/py_client.py`), against our server
+//! ([`EchoServer`](engineio_tests::EchoServer)) on each runtime (tokio, smol, async-std), over
+//! polling only, WebSocket only, and polling upgraded to WebSocket.
 //!
-//! Each test is one scenario in one mode (`text::upgrade`, …) and proves, from what the client
+//! Each test is one runtime, scenario and mode (`py_client::async_std::text::upgrade`, …) and
+//! proves, from what the client
 //! observed *and* from the server's log: the handshake (sid, transport, advertised values,
 //! the upgrade), text with multi-byte characters and empty text, binary and empty binary,
 //! the order of 1 000 messages, messages queued before the upgrade, the heartbeat over
@@ -12,31 +13,20 @@
 
 use engineio::{DisconnectReason, Message, Transport};
 use engineio_tests::interop::{Case, Mode, Peer};
+use engineio_tests::Runtime;
 use engineio_tests::SessionLog;
 use serde_json::{json, Value};
 
-/// Runs `$scenario` (an async fn taking a [`Mode`]) as one test per listed mode.
-macro_rules! modes {
-    ($scenario:ident: $($mode:ident),+) => {
-        mod $scenario {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $mode() {
-                    super::$scenario(super::Mode::named(stringify!($mode))).await;
-                }
-            )+
-        }
-    };
-}
-
-modes!(handshake: polling, websocket, upgrade);
-modes!(text: polling, websocket, upgrade);
-modes!(binary: polling, websocket, upgrade);
-modes!(ordering: polling, websocket, upgrade);
-modes!(upgrade_messages: upgrade);
-modes!(heartbeat: polling, websocket, upgrade);
-modes!(client_close: polling, websocket, upgrade);
-modes!(server_close: polling, websocket, upgrade);
+engineio_tests::scenario_tests!(py_client {
+    handshake: [polling, websocket, upgrade],
+    text: [polling, websocket, upgrade],
+    binary: [polling, websocket, upgrade],
+    ordering: [polling, websocket, upgrade],
+    upgrade_messages: [upgrade],
+    heartbeat: [polling, websocket, upgrade],
+    client_close: [polling, websocket, upgrade],
+    server_close: [polling, websocket, upgrade],
+});
 
 /// The text the scenarios send (not JSON, so python-engineio leaves it a `str`).
 const TEXT: &str = "héllo wörld ✓ 🦀";
@@ -50,8 +40,8 @@ const WARNINGS_AT_END: [&str; 2] = [
     "WARNING: Unexpected status code 400 in server response, aborting",
 ];
 
-async fn run(mode: Mode, scenario: &str) -> Case {
-    let case = Case::run(Peer::Python, mode, scenario).await;
+fn run(runtime: Runtime, mode: Mode, scenario: &str) -> Case {
+    let case = Case::run(Peer::Python, runtime, mode, scenario);
     let at_end = case
         .get("warnings_at_end")
         .as_array()
@@ -75,10 +65,10 @@ async fn run(mode: Mode, scenario: &str) -> Case {
 /// the wire; the server must say [`DisconnectReason::ClientDisconnect`] if the packet came
 /// first, else [`DisconnectReason::TransportClose`] (WebSocket closed) or
 /// [`DisconnectReason::PingTimeout`] (polling client gone silent).
-async fn closed_by_client(case: &Case) -> SessionLog {
+fn closed_by_client(case: &Case) -> SessionLog {
     case.expect("close_reasons", json!(["client disconnect"]));
     let packet_first = case.get("close_packet_first").as_bool() == Some(true);
-    let session = case.server_session().await;
+    let session = case.server_session();
     let expected = match (packet_first, case.mode().settles_on()) {
         (true, _) => DisconnectReason::ClientDisconnect,
         (false, Transport::WebSocket) => DisconnectReason::TransportClose,
@@ -109,8 +99,8 @@ fn settled(mode: Mode) -> Value {
     json!(mode.settles_on().as_str())
 }
 
-async fn handshake(mode: Mode) {
-    let case = run(mode, "handshake").await;
+fn handshake(runtime: Runtime, mode: Mode) {
+    let case = run(runtime, mode, "handshake");
     case.expect("transport", settled(mode));
     let upgrades = if mode.opens_on() == Transport::Polling {
         json!(["websocket"])
@@ -120,17 +110,17 @@ async fn handshake(mode: Mode) {
     case.expect("upgrades", upgrades);
     case.expect("ping_interval", json!(0.3));
     case.expect("ping_timeout", json!(0.8));
-    closed_by_client(&case).await;
+    closed_by_client(&case);
 }
 
-async fn text(mode: Mode) {
-    let case = run(mode, "text").await;
+fn text(runtime: Runtime, mode: Mode) {
+    let case = run(runtime, mode, "text");
     case.expect("transport", settled(mode));
     case.expect(
         "echoed",
         json!([{ "type": "str", "value": TEXT }, { "type": "str", "value": "" }]),
     );
-    let session = closed_by_client(&case).await;
+    let session = closed_by_client(&case);
     case.check(
         session.received == text_messages(&[TEXT, ""]),
         &format!("server received {:?}", session.received),
@@ -144,14 +134,14 @@ async fn text(mode: Mode) {
     );
 }
 
-async fn binary(mode: Mode) {
-    let case = run(mode, "binary").await;
+fn binary(runtime: Runtime, mode: Mode) {
+    let case = run(runtime, mode, "binary");
     case.expect("transport", settled(mode));
     case.expect(
         "echoed",
         json!([{ "type": "bytes", "value": [0, 1, 2, 255] }, { "type": "bytes", "value": [] }]),
     );
-    let session = closed_by_client(&case).await;
+    let session = closed_by_client(&case);
     let sent = vec![
         Message::from(vec![0u8, 1, 2, 255]),
         Message::from(Vec::<u8>::new()),
@@ -162,12 +152,12 @@ async fn binary(mode: Mode) {
     );
 }
 
-async fn ordering(mode: Mode) {
-    let case = run(mode, "ordering").await;
+fn ordering(runtime: Runtime, mode: Mode) {
+    let case = run(runtime, mode, "ordering");
     let numbered = numbered("msg", 1000);
     case.expect("echoed", json!(numbered));
     case.expect("transport", settled(mode));
-    let session = closed_by_client(&case).await;
+    let session = closed_by_client(&case);
     let numbered: Vec<&str> = numbered.iter().map(String::as_str).collect();
     case.check(
         session.received == text_messages(&numbered),
@@ -175,13 +165,13 @@ async fn ordering(mode: Mode) {
     );
 }
 
-async fn upgrade_messages(mode: Mode) {
-    let case = run(mode, "upgrade_messages").await;
+fn upgrade_messages(runtime: Runtime, mode: Mode) {
+    let case = run(runtime, mode, "upgrade_messages");
     let numbered = numbered("u", 20);
     case.expect("sent", json!(20));
     case.expect("echoed", json!(numbered));
     case.expect("transport", json!("websocket"));
-    let session = closed_by_client(&case).await;
+    let session = closed_by_client(&case);
     let numbered: Vec<&str> = numbered.iter().map(String::as_str).collect();
     case.check(
         session.received == text_messages(&numbered),
@@ -193,35 +183,37 @@ async fn upgrade_messages(mode: Mode) {
     );
 }
 
-async fn heartbeat(mode: Mode) {
-    let case = run(mode, "heartbeat").await;
+fn heartbeat(runtime: Runtime, mode: Mode) {
+    let case = run(runtime, mode, "heartbeat");
     case.expect("closed_early", json!([]));
+    // 7 pings 300 ms apart: over 2 s, nearly twice the server's ping interval + ping timeout.
     case.check(
         case.get("stayed_ms").as_u64() >= Some(2000),
         "stayed less than 2 s",
     );
+    case.check(case.get("pings").as_u64() >= Some(7), "fewer than 7 pings");
     case.expect("echoed", json!(["still alive"]));
     case.expect("transport", settled(mode));
-    let session = closed_by_client(&case).await;
+    let session = closed_by_client(&case);
     case.check(
         session.received == text_messages(&["still alive"]),
         &format!("server received {:?}", session.received),
     );
 }
 
-async fn client_close(mode: Mode) {
-    let case = run(mode, "client_close").await;
+fn client_close(runtime: Runtime, mode: Mode) {
+    let case = run(runtime, mode, "client_close");
     case.expect("echoed", json!(["hello"]));
     case.expect("transport", settled(mode));
-    closed_by_client(&case).await;
+    closed_by_client(&case);
 }
 
-async fn server_close(mode: Mode) {
-    let case = run(mode, "server_close").await;
+fn server_close(runtime: Runtime, mode: Mode) {
+    let case = run(runtime, mode, "server_close");
     case.expect("transport", settled(mode));
     case.expect("close_reasons", json!(["server disconnect"]));
     case.expect("messages", json!([]));
-    let session = case.server_session().await;
+    let session = case.server_session();
     case.check(
         session.reason == Some(DisconnectReason::ServerDisconnect),
         &format!(

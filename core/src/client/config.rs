@@ -47,6 +47,12 @@ pub struct ClientConfig {
     /// [`DisconnectReason::PayloadTooLarge`](crate::DisconnectReason::PayloadTooLarge)
     /// (default 10 000).
     pub max_packets_per_payload: usize,
+    /// The most packets one POST carries (default 16); the rest go in the next POST.
+    ///
+    /// python-engineio's server decodes at most 16 packets per POST and silently drops the
+    /// whole body beyond that (answering 200), so the default keeps every reference server
+    /// whole; the JS server has no limit, and raising this saves round trips against it.
+    pub max_packets_per_post: usize,
     /// Whether polling requests carry a `t=<token>` cache-busting parameter (default `true`).
     ///
     /// The token comes from a per-client counter: it keeps caches from answering a request
@@ -64,6 +70,7 @@ impl Default for ClientConfig {
             close_timeout: Duration::from_secs(5),
             buffer: BufferLimits::default(),
             max_packets_per_payload: 10_000,
+            max_packets_per_post: 16,
             timestamp_requests: true,
         }
     }

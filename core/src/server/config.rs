@@ -33,6 +33,11 @@ pub struct ServerConfig {
     /// The most packets one polling body may carry; more is rejected like an oversized body.
     /// Default 10 000.
     pub max_packets_per_payload: usize,
+    /// The most packets one poll response carries; the rest wait for the next poll. Default
+    /// `None`: everything queued goes at once, as in the reference servers. python-engineio's
+    /// client drops the connection on a response of more than 16 packets, so a server with
+    /// bursty traffic to such clients sets `Some(16)`.
+    pub max_packets_per_poll: Option<usize>,
     /// Transports accepted. Default both.
     pub transports: Transports,
     /// Whether polling sessions may upgrade to WebSocket (`allowUpgrades`). Default true.
@@ -63,6 +68,7 @@ impl Default for ServerConfig {
             handshake_timeout: Duration::from_secs(10),
             max_payload: 1_000_000,
             max_packets_per_payload: 10_000,
+            max_packets_per_poll: None,
             transports: Transports::ALL,
             allow_upgrades: true,
             buffer: BufferLimits::default(),

@@ -234,11 +234,15 @@ impl Session {
         }
     }
 
-    /// Answers a poll with everything queued (and `1` if closing), ending a closing session.
+    /// Answers a poll with what is queued (up to `max_packets_per_poll`), and `1` once a
+    /// closing session has nothing left, which ends it.
     pub(crate) fn answer_poll(&mut self, get: RequestId, ctx: &mut Ctx<'_>) {
-        let mut packets = self.buffer.take_all();
+        let mut packets = match ctx.config.max_packets_per_poll {
+            Some(max) => self.buffer.take_batch(usize::MAX, max.max(1)),
+            None => self.buffer.take_all(),
+        };
         let closing = match self.phase {
-            Phase::Closing { reason, .. } => Some(reason),
+            Phase::Closing { reason, .. } if self.buffer.is_empty() => Some(reason),
             _ => None,
         };
         if closing.is_some() {

@@ -92,6 +92,13 @@ impl ServerBuilder {
         self
     }
 
+    /// The most packets one poll response carries (python-engineio's client accepts 16).
+    /// Default: no cap, as in the reference servers.
+    pub fn max_packets_per_poll(mut self, packets: usize) -> Self {
+        self.core.max_packets_per_poll = Some(packets.max(1));
+        self
+    }
+
     /// The transports accepted. Default both.
     pub fn transports(mut self, transports: Transports) -> Self {
         self.core.transports = transports;
