@@ -19,7 +19,7 @@
 
 pub use engineio_core as core;
 pub use engineio_core::{
-    Bytes, ByteString, DisconnectReason, Message, SendError, Sid, Transport, Transports,
+    ByteString, Bytes, DisconnectReason, Message, SendError, Sid, Transport, Transports,
 };
 
 #[cfg(feature = "threads")]

@@ -1,7 +1,7 @@
 //! The tokio runtime for Engine.IO: spawning, timers and TCP for the `engineio` crate.
 //!
 //! [`TokioRuntime`] implements [`engineio_core::runtime::Runtime`] on a tokio
-//! [`Handle`](tokio::runtime::Handle). Streams are tokio's `TcpStream` seen through
+//! [`Handle`]. Streams are tokio's `TcpStream` seen through
 //! `tokio-util`'s compat layer as `futures-io` streams, which is what the runtime-neutral
 //! `engineio` crate (hyper, async-tungstenite, futures-rustls) reads and writes.
 //!

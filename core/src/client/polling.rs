@@ -109,7 +109,9 @@ impl Client {
         if self.post.is_some() || self.buffer.is_empty() {
             return;
         }
-        let batch = self.buffer.take_batch(self.max_payload(), self.config.max_packets_per_post);
+        let batch = self
+            .buffer
+            .take_batch(self.max_payload(), self.config.max_packets_per_post);
         self.send_post(&batch);
     }
 
@@ -120,7 +122,9 @@ impl Client {
             return;
         }
         let max = self.max_payload();
-        let mut batch = self.buffer.take_batch(max, self.config.max_packets_per_post);
+        let mut batch = self
+            .buffer
+            .take_batch(max, self.config.max_packets_per_post);
         let fits = batch.is_empty() || payload::encoded_len(&batch) + 2 <= max;
         if self.buffer.is_empty() && fits {
             batch.push(Packet::Close);

@@ -415,7 +415,12 @@ impl Server {
     /// back for its close packet: a held GET gets `1`, a WebSocket gets `1` and a close frame,
     /// and `Disconnected` follows now. Use it where waiting is not an option (the end of a
     /// graceful shutdown); [`close`](Self::close) is the polite form.
-    pub fn abort(&mut self, now: Instant, sid: &Sid, reason: DisconnectReason) -> Result<(), SendError> {
+    pub fn abort(
+        &mut self,
+        now: Instant,
+        sid: &Sid,
+        reason: DisconnectReason,
+    ) -> Result<(), SendError> {
         self.command(now, sid, |session, ctx| {
             session.terminate(reason, ctx);
             Ok(())

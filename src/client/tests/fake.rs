@@ -31,8 +31,8 @@ use tungstenite::protocol::Role;
 use tungstenite::Message as WsMessage;
 
 use crate::io::HyperIo;
-use crate::server::hyper_rt::FuturesIo;
 use crate::runtime::TokioRuntime;
+use crate::server::hyper_rt::FuturesIo;
 
 /// The session id the fake server hands out.
 pub(super) const SID: &str = "fake-sid";
