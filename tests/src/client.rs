@@ -5,10 +5,14 @@
 //! runtime's thread ([`Executor`]); its handlers (`on_message`, `on_disconnect`) feed channels
 //! that the test reads with deadlines; `disconnect` runs as a task on the runtime too. The
 //! other calls (`send`, `sid`, `transport`) are synchronous in our API and made directly.
+//! The blocking client (`threads`) needs no executor: it is connected and closed by a helper
+//! thread that the test waits for with the same deadlines, and runs its handlers on its own
+//! dispatcher thread.
 
 use std::fmt;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::Duration;
 
 use engineio::client::{Client, ConnectError};
@@ -69,6 +73,67 @@ impl ClientHandle for AsyncClient {
     }
 }
 
+/// The name of the thread on which the blocking client runs its handlers, one at a time:
+/// its dispatcher (`engineio-client-dispatch`, started in `runtime-threads/src/client/mod.rs`,
+/// run by `runtime-threads/src/client/dispatch.rs`); never its engine thread
+/// (`engineio-client`), its I/O threads, nor any async runtime's thread.
+const THREADS_CLIENT_HANDLER_THREAD: &str = "engineio-client-dispatch";
+
+/// Our blocking client (`engineio::blocking`), on its own threads.
+struct ThreadsClient {
+    client: engineio::blocking::Client,
+}
+
+impl ClientHandle for ThreadsClient {
+    fn sid(&self) -> Option<String> {
+        self.client.sid()
+    }
+
+    fn transport(&self) -> Option<Transport> {
+        self.client.transport()
+    }
+
+    fn send(&self, message: Message) -> Result<(), SendError> {
+        self.client.send(message)
+    }
+
+    fn disconnect(&self) {
+        let client = self.client.clone();
+        run_blocking("disconnect()", DISCONNECT_TIMEOUT, move || {
+            client.disconnect();
+        });
+    }
+
+    fn handler_thread(&self) -> String {
+        THREADS_CLIENT_HANDLER_THREAD.to_owned()
+    }
+}
+
+/// Runs the blocking `call` on a helper thread and waits up to `timeout` for it; fails
+/// naming `what` if it takes longer (or panics). The helper is left behind on a timeout.
+fn run_blocking<T: Send + 'static>(
+    what: &str,
+    timeout: Duration,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::sync_channel(1);
+    thread::Builder::new()
+        .name(format!("our client on threads: {what}"))
+        .spawn(move || {
+            let _ = tx.send(call());
+        })
+        .expect("spawn a helper thread");
+    match rx.recv_timeout(timeout) {
+        Ok(output) => output,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("our client on threads: {what} did not return within {timeout:?}")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("our client on threads: {what} panicked")
+        }
+    }
+}
+
 /// Our client connected to a server, on one runtime: what it received and how it ended
 /// arrive through its handlers, and the test waits for them with deadlines.
 pub struct TestClient {
@@ -125,12 +190,11 @@ impl TestClient {
             ended: ended_tx,
             threads: Arc::clone(&handler_threads),
         };
-        // Threads, when it comes: `Runtime::Threads => Box::new(connect_threads(url, mode,
-        // feeds)?)`, the blocking client (a `ClientHandle`) with the same handlers.
         let handle: Box<dyn ClientHandle> = match runtime {
             Runtime::Tokio => Box::new(connect_async(AsyncRuntime::Tokio, url, mode, feeds)?),
             Runtime::Smol => Box::new(connect_async(AsyncRuntime::Smol, url, mode, feeds)?),
             Runtime::AsyncStd => Box::new(connect_async(AsyncRuntime::AsyncStd, url, mode, feeds)?),
+            Runtime::Threads => Box::new(connect_threads(url, mode, feeds)?),
         };
         Ok(Self {
             runtime,
@@ -257,11 +321,7 @@ fn connect_async(
     let executor = Executor::start(kind, format!("our client on {}", kind.runtime()), |_| {
         Box::pin(std::future::pending())
     });
-    let (transports, upgrade) = match mode {
-        Mode::Polling => (Transports::POLLING, false),
-        Mode::WebSocket => (Transports::WEBSOCKET, false),
-        Mode::Upgrade => (Transports::ALL, true),
-    };
+    let (transports, upgrade) = transports(mode);
     let Feeds {
         messages,
         ended,
@@ -287,4 +347,39 @@ fn connect_async(
         builder.connect(&url).await
     })?;
     Ok(AsyncClient { client, executor })
+}
+
+/// The transports and upgrade of `mode`: polling only; WebSocket only; polling, then the
+/// upgrade.
+fn transports(mode: Mode) -> (Transports, bool) {
+    match mode {
+        Mode::Polling => (Transports::POLLING, false),
+        Mode::WebSocket => (Transports::WEBSOCKET, false),
+        Mode::Upgrade => (Transports::ALL, true),
+    }
+}
+
+/// Our blocking client, with the handlers of [`connect_async`] as plain closures.
+fn connect_threads(url: &str, mode: Mode, feeds: Feeds) -> Result<ThreadsClient, ConnectError> {
+    let (transports, upgrade) = transports(mode);
+    let Feeds {
+        messages,
+        ended,
+        threads,
+    } = feeds;
+    let message_threads = Arc::clone(&threads);
+    let builder = engineio::blocking::Client::builder()
+        .transports(transports)
+        .upgrade(upgrade)
+        .on_message(move |_client, message| {
+            Feeds::note_thread(&message_threads);
+            let _ = messages.send(message);
+        })
+        .on_disconnect(move |_client, reason| {
+            Feeds::note_thread(&threads);
+            let _ = ended.send(reason);
+        });
+    let url = url.to_owned();
+    let client = run_blocking("connect()", CONNECT_TIMEOUT, move || builder.connect(&url))?;
+    Ok(ThreadsClient { client })
 }

@@ -3,7 +3,8 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use engineio::server::{CorsOrigins, Server, ServerBuilder, StaticFiles};
@@ -101,10 +102,7 @@ impl Log {
 
 /// The name of the current thread.
 pub(crate) fn thread_name() -> String {
-    std::thread::current()
-        .name()
-        .unwrap_or("<unnamed>")
-        .to_owned()
+    thread::current().name().unwrap_or("<unnamed>").to_owned()
 }
 
 /// Our server on `127.0.0.1:<free port>`, on the runtime of the test's choice: ping 300 ms /
@@ -122,7 +120,8 @@ pub struct EchoServer {
 /// What keeps a server running, and where its handlers run.
 #[derive(Debug)]
 struct Serving {
-    /// Stops the server when dropped: the [`Executor`] of an async runtime.
+    /// Stops the server when dropped: the [`Executor`] of an async runtime, the
+    /// [`ThreadsServing`] of the blocking server.
     _running: Box<dyn fmt::Debug + Send>,
     /// The name of the threads the server's handlers run on.
     handler_thread: String,
@@ -146,14 +145,13 @@ impl EchoServer {
             .expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let log = Arc::new(Log::default());
-        // Threads, when it comes: `Runtime::Threads => serve_threads(listener, files,
-        // ping_timeout, &log)`, the blocking server with the handlers of `echo_builder`.
         let serving = match runtime {
             Runtime::Tokio => serve_async(AsyncRuntime::Tokio, listener, files, ping_timeout, &log),
             Runtime::Smol => serve_async(AsyncRuntime::Smol, listener, files, ping_timeout, &log),
             Runtime::AsyncStd => {
                 serve_async(AsyncRuntime::AsyncStd, listener, files, ping_timeout, &log)
             }
+            Runtime::Threads => serve_threads(listener, files, ping_timeout, &log),
         };
         Self {
             addr,
@@ -283,5 +281,122 @@ fn serve_async(
     Serving {
         handler_thread: executor.task_thread(),
         _running: Box::new(executor),
+    }
+}
+
+/// The name of the threads on which the blocking server runs its handlers: its dispatcher
+/// pool's workers (`engineio-handler`, in `runtime-threads/src/server/dispatch.rs`). The
+/// connection threads (`engineio-conn`) and the engine thread (`engineio-engine`) never run
+/// them, nor does any async runtime's thread.
+const THREADS_SERVER_HANDLER_THREAD: &str = "engineio-handler";
+
+/// How long the blocking server's `shutdown` may wait for the sessions left to be told.
+const THREADS_SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// How long the blocking server's accept loop may take to return after `shutdown`.
+const THREADS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The echo server's options and handlers on the blocking server: those of [`echo_builder`],
+/// as plain closures.
+fn echo_builder_threads(
+    files: StaticFiles,
+    ping_timeout: Duration,
+    log: &Arc<Log>,
+) -> engineio::blocking::ServerBuilder {
+    let (on_connect, on_message, on_disconnect) =
+        (Arc::clone(log), Arc::clone(log), Arc::clone(log));
+    engineio::blocking::Server::builder()
+        .ping_interval(PING_INTERVAL)
+        .ping_timeout(ping_timeout)
+        .cors_allowed_origins(CorsOrigins::Any)
+        .static_files(files)
+        .on_connect(move |_server, sid, request| {
+            on_connect.connected(sid, request.transport);
+            Ok(())
+        })
+        .on_message(move |server, sid, message| {
+            let transport = server.transport(&sid);
+            let close = message.as_text() == Some(CLOSE_ME);
+            on_message.message(&sid, message.clone(), transport);
+            let _ = if close {
+                server.disconnect(&sid)
+            } else {
+                server.send(&sid, message)
+            };
+        })
+        .on_disconnect(move |_server, sid, reason| {
+            on_disconnect.disconnected(&sid, reason);
+        })
+}
+
+/// The blocking server and the thread running its accept loop: shut down and joined when
+/// dropped.
+struct ThreadsServing {
+    server: engineio::blocking::Server,
+    /// Reports the end of the accept loop.
+    done: mpsc::Receiver<()>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl fmt::Debug for ThreadsServing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadsServing")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for ThreadsServing {
+    fn drop(&mut self) {
+        self.server.shutdown(THREADS_SHUTDOWN_GRACE);
+        // As for an async runtime's thread: a stuck accept loop is named (unless the test is
+        // failing already), not waited for forever.
+        if self.done.recv_timeout(THREADS_STOP_TIMEOUT).is_ok() {
+            if let Some(thread) = self.thread.take() {
+                let _ = thread.join();
+            }
+        } else if !thread::panicking() {
+            panic!(
+                "our server on threads: serve_listener did not return within \
+                 {THREADS_STOP_TIMEOUT:?} of shutdown"
+            );
+        }
+    }
+}
+
+/// Our blocking server, its accept loop (`serve_listener`) on a thread of its own.
+fn serve_threads(
+    listener: TcpListener,
+    files: StaticFiles,
+    ping_timeout: Duration,
+    log: &Arc<Log>,
+) -> Serving {
+    // The blocking accept loop wants a blocking listener: on a non-blocking one `accept`
+    // fails with `WouldBlock`, which it takes for an error (a warning and a 50 ms pause).
+    listener.set_nonblocking(false).expect("blocking listener");
+    let server = echo_builder_threads(files, ping_timeout, log).build();
+    let (done_tx, done) = mpsc::channel();
+    let thread = thread::Builder::new()
+        .name("our server on threads".to_owned())
+        .spawn({
+            let server = server.clone();
+            let log = Arc::clone(log);
+            move || {
+                if let Err(error) = server.serve_listener(listener) {
+                    *log.stopped.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(error.to_string());
+                    log.changed.notify_all();
+                }
+                let _ = done_tx.send(());
+            }
+        })
+        .expect("spawn the blocking server's accept thread");
+    Serving {
+        handler_thread: THREADS_SERVER_HANDLER_THREAD.to_owned(),
+        _running: Box::new(ThreadsServing {
+            server,
+            done,
+            thread: Some(thread),
+        }),
     }
 }

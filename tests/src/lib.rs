@@ -4,8 +4,9 @@
 //! This library is the support code of the integration tests in `tests/tests/`:
 //!
 //! - [`Runtime`] names the runtime a server or client under test runs on; each one runs on a
-//!   dedicated thread with that runtime's executor, so the tests are plain `#[test]` functions
-//!   and every scenario is written once, for all runtimes.
+//!   dedicated thread with that runtime's executor (or, for the blocking `threads`, on the
+//!   threads of `engineio::blocking`), so the tests are plain `#[test]` functions and every
+//!   scenario is written once, for all runtimes.
 //! - [`scenario_tests!`] makes one test per peer, runtime, scenario and mode, named
 //!   `<peer>::<runtime>::<scenario>::<mode>` (`js_client::smol::ordering::upgrade`).
 //! - [`peers`] finds the reference peers that `scripts/setup` installs (Node with
@@ -46,7 +47,7 @@ pub use runtime::Runtime;
 ///     handshake: [polling, websocket, upgrade],
 ///     upgrade_messages: [upgrade],
 /// });
-/// // js_client::tokio::handshake::polling, …, js_client::async_std::upgrade_messages::upgrade
+/// // js_client::tokio::handshake::polling, …, js_client::threads::upgrade_messages::upgrade
 /// ```
 ///
 /// The runtimes are listed once, here (module name, then [`Runtime`] variant); the `match`
@@ -58,7 +59,7 @@ macro_rules! scenario_tests {
             tokio Tokio,
             smol Smol,
             async_std AsyncStd,
-            // threads Threads,
+            threads Threads,
         ] $scenarios);
     };
     (@peer $peer:ident [$($module:ident $variant:ident),+ $(,)?] $scenarios:tt) => {

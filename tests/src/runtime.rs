@@ -4,7 +4,8 @@
 //! Tests are plain `#[test]` functions: they never run inside a runtime themselves. Each
 //! server and each client under test gets a dedicated thread running the chosen runtime's
 //! executor, and is built with that runtime passed explicitly (`.runtime(…)`), so nothing
-//! falls back on a default runtime by accident.
+//! falls back on a default runtime by accident. The blocking server and client
+//! ([`Runtime::Threads`]) need no executor: they run on their own threads.
 
 use std::fmt;
 use std::sync::mpsc;
@@ -22,11 +23,10 @@ use futures_util::FutureExt;
 /// The runtime a server or client under test runs on. Every scenario runs once per runtime;
 /// the test's name and its failure messages name it.
 ///
-/// Adding a runtime (the blocking `engineio-runtime-threads`, written now, to come as
-/// `Threads`) is its variant here, its arm in [`EchoServer::start_with`](crate::EchoServer)
+/// Adding a runtime is its variant here, its arm in [`EchoServer::start_with`](crate::EchoServer)
 /// (our server on it) and in [`TestClient::connect`](crate::TestClient::connect) (our client on
-/// it), where comments show the arms, and its line in [`scenario_tests!`](crate::scenario_tests)
-/// (whose exhaustive `match` does not compile until the line is there).
+/// it), and its line in [`scenario_tests!`](crate::scenario_tests) (whose exhaustive `match`
+/// does not compile until the line is there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Runtime {
     /// tokio: a current-thread runtime on its own thread ([`TokioRuntime`]).
@@ -37,7 +37,11 @@ pub enum Runtime {
     /// async-std: `async_std::task::block_on` on its own thread, tasks on async-std's global
     /// executor ([`AsyncStdRuntime`]).
     AsyncStd,
-    // Threads: the blocking server and client of `engineio-runtime-threads` (no executor).
+    /// The blocking server and client of `engineio-runtime-threads` (`engineio::blocking`):
+    /// no executor, plain std threads. The server's accept loop runs on a thread of its own,
+    /// its handlers on the crate's `engineio-handler` pool; the client's handlers on its
+    /// `engineio-client-dispatch` thread.
+    Threads,
 }
 
 impl Runtime {

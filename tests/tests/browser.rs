@@ -1,5 +1,5 @@
-//! Headless Chromium against our server, on each runtime (tokio, smol, async-std): the
-//! latency demo (`examples/latency/index.html` with the browser bundle of engine.io-client,
+//! Headless Chromium against our server, on each runtime (tokio, smol, async-std, threads):
+//! the latency demo (`examples/latency/index.html` with the browser bundle of engine.io-client,
 //! served as by `examples/latency.rs`) measures round trips through our echo server, driven by
 //! `tests/interop/browser.js` (playwright-core, one browser and page per test). Tests are
 //! `browser::<runtime>::latency_page::<mode>`.

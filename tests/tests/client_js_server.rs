@@ -1,4 +1,5 @@
-//! Our client ([`engineio::client::Client`]) on each runtime (tokio, smol, async-std) against
+//! Our client ([`engineio::client::Client`], [`engineio::blocking::Client`] on threads) on each
+//! runtime (tokio, smol, async-std, threads) against
 //! the reference server, npm `engine.io` 6.6.13 on Node (`tests/interop/js_server.js`), over
 //! polling only, WebSocket only, and polling upgraded to WebSocket.
 //!

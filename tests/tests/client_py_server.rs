@@ -1,4 +1,5 @@
-//! Our client ([`engineio::client::Client`]) on each runtime (tokio, smol, async-std) against
+//! Our client ([`engineio::client::Client`], [`engineio::blocking::Client`] on threads) on each
+//! runtime (tokio, smol, async-std, threads) against
 //! the reference server, python-engineio 4.15.1's `AsyncServer` on aiohttp (`tests/interop/py_server.py`), over
 //! polling only, WebSocket only, and polling upgraded to WebSocket.
 //!

@@ -1,6 +1,6 @@
 //! The reference client, `engine.io-client` 6.6.8 on Node (`tests/interop/js_client.js`),
 //! against our server ([`EchoServer`](engineio_tests::EchoServer)) on each runtime (tokio,
-//! smol, async-std), over polling only, WebSocket only, and polling upgraded to WebSocket.
+//! smol, async-std, threads), over polling only, WebSocket only, and polling upgraded to WebSocket.
 //!
 //! Each test is one runtime, scenario and mode (`js_client::smol::text::upgrade`, …) and proves, from what the client
 //! observed *and* from the server's log: the handshake (sid, transports, advertised values,

@@ -1,6 +1,6 @@
 //! The Python reference client, python-engineio 4.15.1's sync `engineio.Client`
 //! (`tests/interop/py_client.py`), against our server
-//! ([`EchoServer`](engineio_tests::EchoServer)) on each runtime (tokio, smol, async-std), over
+//! ([`EchoServer`](engineio_tests::EchoServer)) on each runtime (tokio, smol, async-std, threads), over
 //! polling only, WebSocket only, and polling upgraded to WebSocket.
 //!
 //! Each test is one runtime, scenario and mode (`py_client::async_std::text::upgrade`, …) and
