@@ -3,7 +3,7 @@
 //! A missing peer is a failure that says how to install it, never a skip.
 //!
 //! The functions here block: the tests are plain `#[test]` functions. The child processes are
-//! managed on a small tokio runtime of their own ([`peer_runtime`]), apart from the runtimes
+//! managed on a small tokio runtime of their own (`peer_runtime`), apart from the runtimes
 //! under test.
 
 use std::path::{Path, PathBuf};
