@@ -66,8 +66,7 @@ fn decode_text(record: Bytes) -> Result<Packet, DecodeError> {
 }
 
 fn decode_base64(encoded: &[u8]) -> Result<Bytes, DecodeError> {
-    // The decoded length is at most 3/4 of the input, so this never over-allocates; decoding
-    // into a `BytesMut` lets `freeze` keep the one allocation.
+    // The output is sized from the input (at most 3/4 of it): never more than it justifies.
     let mut out = BytesMut::zeroed(base64::decoded_len_estimate(encoded.len()));
     let written = LENIENT_BASE64
         .decode_slice(encoded, &mut out)
