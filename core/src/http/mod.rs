@@ -19,6 +19,7 @@ pub mod refusal;
 pub mod request;
 pub mod response;
 pub mod static_files;
+pub mod storage;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod url;
