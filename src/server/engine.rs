@@ -449,13 +449,15 @@ impl Shared {
     /// Reports the end of a WebSocket to the core.
     pub(crate) fn socket_ended(self: &Arc<Self>, socket: RequestId, end: SocketEnd) {
         self.with_state(|state, now| {
-            state.forget_socket(socket);
+            // The core hears first, so that a close it answers with (1002, 1009) still reaches
+            // the socket's writer; then the socket is forgotten.
             match end {
                 SocketEnd::Closed => state.core.handle_ws_closed(now, socket),
                 SocketEnd::Error { too_large } => {
                     state.core.handle_ws_error(now, socket, too_large)
                 }
             }
+            state.forget_socket(socket);
         });
     }
 

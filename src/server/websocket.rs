@@ -165,7 +165,17 @@ async fn run(
     };
     let reader = Box::pin(reader);
     match select(reader, Box::pin(writer)).await {
-        Either::Left((end, _)) => shared.socket_ended(id, end),
+        Either::Left((end, writer)) => {
+            let failed = matches!(end, SocketEnd::Error { .. });
+            shared.socket_ended(id, end);
+            if failed {
+                // The core answers a protocol error with a close frame (1002, or 1009 for a
+                // message over maxPayload): let the writer send it, for a moment at most.
+                let deadline = shared.runtime.now() + CLOSE_LINGER;
+                let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
+                let _ = select(writer, linger).await;
+            }
+        }
         Either::Right(((), reader)) => {
             // The core closed the socket (or the write failed): give the client a moment to
             // answer the close frame, then drop the connection.

@@ -138,6 +138,17 @@ impl EchoServer {
     /// beside other tests) can stall for more than the timeout, and then the server rightly
     /// ends its session: scenarios whose subject is not the heartbeat give it room.
     pub fn start_with(runtime: Runtime, files: StaticFiles, ping_timeout: Duration) -> Self {
+        Self::start_tuned(runtime, files, ping_timeout, Tuning::default())
+    }
+
+    /// Starts the echo server on `runtime` as [`EchoServer::start_with`] does, with some of
+    /// the server's limits changed ([`Tuning`]).
+    pub fn start_tuned(
+        runtime: Runtime,
+        files: StaticFiles,
+        ping_timeout: Duration,
+        tuning: Tuning,
+    ) -> Self {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .expect("bind 127.0.0.1:0");
         listener
@@ -146,12 +157,31 @@ impl EchoServer {
         let addr = listener.local_addr().expect("local address");
         let log = Arc::new(Log::default());
         let serving = match runtime {
-            Runtime::Tokio => serve_async(AsyncRuntime::Tokio, listener, files, ping_timeout, &log),
-            Runtime::Smol => serve_async(AsyncRuntime::Smol, listener, files, ping_timeout, &log),
-            Runtime::AsyncStd => {
-                serve_async(AsyncRuntime::AsyncStd, listener, files, ping_timeout, &log)
-            }
-            Runtime::Threads => serve_threads(listener, files, ping_timeout, &log),
+            Runtime::Tokio => serve_async(
+                AsyncRuntime::Tokio,
+                listener,
+                files,
+                ping_timeout,
+                tuning,
+                &log,
+            ),
+            Runtime::Smol => serve_async(
+                AsyncRuntime::Smol,
+                listener,
+                files,
+                ping_timeout,
+                tuning,
+                &log,
+            ),
+            Runtime::AsyncStd => serve_async(
+                AsyncRuntime::AsyncStd,
+                listener,
+                files,
+                ping_timeout,
+                tuning,
+                &log,
+            ),
+            Runtime::Threads => serve_threads(listener, files, ping_timeout, tuning, &log),
         };
         Self {
             addr,
@@ -226,11 +256,33 @@ impl EchoServer {
     }
 }
 
+/// Limits of the echo server that a test may change ([`EchoServer::start_tuned`]); `None`
+/// keeps the server's default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tuning {
+    /// `max_http_buffer_size` (the largest polling body or WebSocket message).
+    pub max_http_buffer_size: Option<usize>,
+    /// `header_read_timeout` (the time a client has to send a request's head).
+    pub header_read_timeout: Option<Duration>,
+}
+
 /// The echo server's options and handlers, whatever runs it.
-fn echo_builder(files: StaticFiles, ping_timeout: Duration, log: &Arc<Log>) -> ServerBuilder {
+fn echo_builder(
+    files: StaticFiles,
+    ping_timeout: Duration,
+    tuning: Tuning,
+    log: &Arc<Log>,
+) -> ServerBuilder {
     let (on_connect, on_message, on_disconnect) =
         (Arc::clone(log), Arc::clone(log), Arc::clone(log));
-    Server::builder()
+    let mut builder = Server::builder();
+    if let Some(bytes) = tuning.max_http_buffer_size {
+        builder = builder.max_http_buffer_size(bytes);
+    }
+    if let Some(timeout) = tuning.header_read_timeout {
+        builder = builder.header_read_timeout(timeout);
+    }
+    builder
         .ping_interval(PING_INTERVAL)
         .ping_timeout(ping_timeout)
         .cors_allowed_origins(CorsOrigins::Any)
@@ -263,9 +315,10 @@ fn serve_async(
     listener: TcpListener,
     files: StaticFiles,
     ping_timeout: Duration,
+    tuning: Tuning,
     log: &Arc<Log>,
 ) -> Serving {
-    let builder = echo_builder(files, ping_timeout, log);
+    let builder = echo_builder(files, ping_timeout, tuning, log);
     let log = Arc::clone(log);
     let name = format!("our server on {}", kind.runtime());
     let executor = Executor::start(kind, name, move |rt| {
@@ -301,11 +354,19 @@ const THREADS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 fn echo_builder_threads(
     files: StaticFiles,
     ping_timeout: Duration,
+    tuning: Tuning,
     log: &Arc<Log>,
 ) -> engineio::blocking::ServerBuilder {
     let (on_connect, on_message, on_disconnect) =
         (Arc::clone(log), Arc::clone(log), Arc::clone(log));
-    engineio::blocking::Server::builder()
+    let mut builder = engineio::blocking::Server::builder();
+    if let Some(bytes) = tuning.max_http_buffer_size {
+        builder = builder.max_http_buffer_size(bytes);
+    }
+    if let Some(timeout) = tuning.header_read_timeout {
+        builder = builder.header_read_timeout(timeout);
+    }
+    builder
         .ping_interval(PING_INTERVAL)
         .ping_timeout(ping_timeout)
         .cors_allowed_origins(CorsOrigins::Any)
@@ -369,12 +430,13 @@ fn serve_threads(
     listener: TcpListener,
     files: StaticFiles,
     ping_timeout: Duration,
+    tuning: Tuning,
     log: &Arc<Log>,
 ) -> Serving {
     // The blocking accept loop wants a blocking listener: on a non-blocking one `accept`
     // fails with `WouldBlock`, which it takes for an error (a warning and a 50 ms pause).
     listener.set_nonblocking(false).expect("blocking listener");
-    let server = echo_builder_threads(files, ping_timeout, log).build();
+    let server = echo_builder_threads(files, ping_timeout, tuning, log).build();
     let (done_tx, done) = mpsc::channel();
     let thread = thread::Builder::new()
         .name("our server on threads".to_owned())

@@ -34,7 +34,7 @@ pub mod peers;
 mod runtime;
 
 pub use client::TestClient;
-pub use echo::{EchoServer, SessionLog, CLOSE_ME, PING_INTERVAL, PING_TIMEOUT};
+pub use echo::{EchoServer, SessionLog, Tuning, CLOSE_ME, PING_INTERVAL, PING_TIMEOUT};
 pub use peer_server::{PeerServer, ServerPeer};
 pub use runtime::Runtime;
 
