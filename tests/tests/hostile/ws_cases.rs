@@ -1,0 +1,320 @@
+//! The WebSocket cases: garbage after the upgrade, bad frames, resets at each phase of an
+//! upgrade, refused upgrade requests.
+
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// 5. Garbage right after the upgrade request (CVE-2022-21676)
+
+pub(crate) fn garbage_after_websocket_upgrade(runtime: Runtime) {
+    let server = start(runtime);
+    let mut stream = connect(&server);
+    let mut raw = ws_request("EIO=4&transport=websocket");
+    raw.extend_from_slice(b"test");
+    stream.write_all(&raw).unwrap();
+    // A 101 (and an open frame) may come first; then the socket must close.
+    match read_head(&mut stream) {
+        Ok((101, _, mut pending)) => {
+            let mut sid = None;
+            if let Ok(open) = read_frame(&mut stream, &mut pending) {
+                if open.opcode == 1 && open.payload.first() == Some(&b'0') {
+                    let json: serde_json::Value =
+                        serde_json::from_slice(&open.payload[1..]).unwrap();
+                    sid = json["sid"].as_str().map(str::to_owned);
+                }
+            }
+            let code = await_ws_close(
+                &server,
+                &mut stream,
+                &mut pending,
+                "garbage after the upgrade",
+            );
+            eprintln!("our server on {runtime}: garbage after upgrade: 101, then close {code:?}");
+            if let Some(sid) = sid {
+                server.ended(&sid, END_TIMEOUT);
+            }
+        }
+        Ok((status, _, _)) => panic!("our server on {runtime}: garbage after upgrade: {status}"),
+        Err(closed) => {
+            eprintln!(
+                "our server on {runtime}: garbage after upgrade: closed before a 101 ({closed})"
+            )
+        }
+    }
+    assert_serves(&server);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Bad frames: invalid UTF-8, reserved bits, over maxPayload
+
+pub(crate) fn ws_bad_frame(
+    runtime: Runtime,
+    bad: Vec<u8>,
+    what: &str,
+    codes: &[u16],
+    reason: DisconnectReason,
+) {
+    let server = start(runtime);
+    let (mut stream, sid, mut pending) = ws_session(&server);
+    // The session works before the bad frame.
+    stream.write_all(&text_frame("4hi")).unwrap();
+    loop {
+        let f = read_frame(&mut stream, &mut pending).unwrap();
+        if f.payload == b"4hi" {
+            break;
+        }
+    }
+    let _ = stream.write_all(&bad);
+    let code = await_ws_close(&server, &mut stream, &mut pending, what);
+    eprintln!("our server on {runtime}: {what}: close code {code:?} (None: EOF or reset)");
+    if let Some(code) = code {
+        assert!(
+            codes.contains(&code),
+            "our server on {runtime}: {what}: close code {code}, expected one of {codes:?}"
+        );
+    }
+    let ended = server.ended(&sid, END_TIMEOUT);
+    assert_eq!(
+        ended.reason,
+        Some(reason),
+        "our server on {runtime}: {what}: why the session ended"
+    );
+    assert!(
+        !ended.received.iter().any(|m| m.as_text() != Some("hi")),
+        "our server on {runtime}: {what}: delivered {:?}",
+        ended.received
+    );
+    assert_serves(&server);
+}
+
+pub(crate) fn websocket_invalid_utf8(runtime: Runtime) {
+    ws_bad_frame(
+        runtime,
+        frame(0x81, b"4\xff\xfe\xc3"),
+        "text frame with invalid UTF-8",
+        &[1007, 1002],
+        DisconnectReason::TransportError(TransportError::WebSocket),
+    );
+}
+
+pub(crate) fn websocket_reserved_bits(runtime: Runtime) {
+    // FIN + RSV1 + RSV2 + RSV3, text (no extension was negotiated).
+    ws_bad_frame(
+        runtime,
+        frame(0xf1, b"4hello"),
+        "frame with reserved bits",
+        &[1002],
+        DisconnectReason::TransportError(TransportError::WebSocket),
+    );
+}
+
+pub(crate) fn websocket_oversized_frame(runtime: Runtime) {
+    let mut payload = vec![b'a'; MAX_PAYLOAD + 10];
+    payload[0] = b'4';
+    ws_bad_frame(
+        runtime,
+        frame(0x81, &payload),
+        "text frame over maxPayload",
+        &[1009],
+        DisconnectReason::PayloadTooLarge,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. TCP reset at each phase of an upgrade
+
+/// Drops `stream` with unread bytes in its receive queue, which makes the kernel send a RST
+/// instead of a FIN (no `SO_LINGER` needed). Waits (peeks) until bytes are there.
+pub(crate) fn reset(server: &EchoServer, stream: TcpStream, what: &str) {
+    let mut buf = [0u8; 1];
+    match stream.peek(&mut buf) {
+        Ok(n) if n > 0 => {}
+        other => panic!(
+            "our server on {}: {what}: nothing to leave unread before the reset ({other:?})",
+            server.runtime()
+        ),
+    }
+    drop(stream);
+}
+
+pub(crate) fn upgrade_stream(server: &EchoServer, sid: &str) -> TcpStream {
+    let mut stream = connect(server);
+    stream
+        .write_all(&ws_request(&format!("EIO=4&transport=websocket&sid={sid}")))
+        .unwrap();
+    stream
+}
+
+pub(crate) fn upgrade_until_probe(server: &EchoServer, sid: &str) -> (TcpStream, Vec<u8>) {
+    let runtime = server.runtime();
+    let mut stream = upgrade_stream(server, sid);
+    let (status, _, pending) =
+        read_head(&mut stream).unwrap_or_else(|e| panic!("our server on {runtime}: 101: {e}"));
+    assert_eq!(status, 101, "our server on {runtime}: upgrade");
+    (stream, pending)
+}
+
+pub(crate) fn after_reset(server: &EchoServer, sid: &str) {
+    // The upgrade never completed: the polling session, which nobody polls any more, times
+    // out.
+    let ended = server.ended(sid, END_TIMEOUT);
+    assert_eq!(
+        ended.reason,
+        Some(DisconnectReason::PingTimeout),
+        "our server on {}: why the session ended after a reset during the upgrade",
+        server.runtime()
+    );
+    assert_sid_gone(server, sid, "after the reset");
+    assert_serves(server);
+}
+
+pub(crate) fn reset_after_upgrade_request(runtime: Runtime) {
+    let server = start(runtime);
+    let sid = handshake(&server);
+    let stream = upgrade_stream(&server, &sid);
+    reset(&server, stream, "reset with the 101 unread");
+    after_reset(&server, &sid);
+}
+
+pub(crate) fn reset_during_probe(runtime: Runtime) {
+    let server = start(runtime);
+    let sid = handshake(&server);
+    let mut stream = upgrade_stream(&server, &sid);
+    // Half of the `2probe` frame, the 101 left unread.
+    let probe = text_frame("2probe");
+    stream.write_all(&probe[..5]).unwrap();
+    thread::sleep(Duration::from_millis(50));
+    reset(&server, stream, "reset in the middle of the probe frame");
+    after_reset(&server, &sid);
+}
+
+pub(crate) fn reset_after_probe(runtime: Runtime) {
+    let server = start(runtime);
+    let sid = handshake(&server);
+    let (mut stream, mut pending) = upgrade_until_probe(&server, &sid);
+    stream.write_all(&text_frame("2probe")).unwrap();
+    if pending.is_empty() {
+        reset(&server, stream, "reset with the 3probe unread");
+    } else {
+        drop(read_frame(&mut stream, &mut pending));
+        drop(stream);
+    }
+    after_reset(&server, &sid);
+}
+
+pub(crate) fn reset_after_upgrade(runtime: Runtime) {
+    let server = start(runtime);
+    let sid = handshake(&server);
+    let (mut stream, mut pending) = upgrade_until_probe(&server, &sid);
+    stream.write_all(&text_frame("2probe")).unwrap();
+    let pong = read_frame(&mut stream, &mut pending).unwrap();
+    assert_eq!(
+        pong.payload, b"3probe",
+        "our server on {runtime}: probe answer"
+    );
+    stream.write_all(&text_frame("5")).unwrap();
+    stream.write_all(&text_frame("4echo me")).unwrap();
+    if pending.is_empty() {
+        reset(&server, stream, "reset with the echo unread");
+    } else {
+        drop(stream);
+    }
+    let ended = server.ended(&sid, END_TIMEOUT);
+    assert_eq!(
+        ended.reason,
+        Some(DisconnectReason::TransportClose),
+        "our server on {runtime}: reason after a reset on the upgraded WebSocket"
+    );
+    assert_sid_gone(&server, &sid, "after the reset");
+    assert_serves(&server);
+}
+
+pub(crate) fn websocket_fragmented_oversized(runtime: Runtime) {
+    let server = start(runtime);
+    let (mut stream, sid, mut pending) = ws_session(&server);
+    // A text message in 4 kB fragments, 2 MB in all (maxPayload is 1 MB), never finished.
+    let piece = vec![b'a'; 4096];
+    let mut first = piece.clone();
+    first[0] = b'4';
+    let mut result = stream.write_all(&frame(0x01, &first));
+    for _ in 0..(2 * MAX_PAYLOAD / 4096) {
+        if result.is_err() {
+            break;
+        }
+        result = stream.write_all(&frame(0x00, &piece));
+    }
+    let code = await_ws_close(
+        &server,
+        &mut stream,
+        &mut pending,
+        "fragments over maxPayload",
+    );
+    if let Some(code) = code {
+        assert_eq!(
+            code, 1009,
+            "our server on {runtime}: fragments over maxPayload"
+        );
+    }
+    let ended = server.ended(&sid, END_TIMEOUT);
+    assert_eq!(
+        ended.reason,
+        Some(DisconnectReason::PayloadTooLarge),
+        "our server on {runtime}: fragments over maxPayload"
+    );
+    assert_serves(&server);
+}
+
+/// WebSocket upgrade requests that must be refused: a 400 before any 101 (the reference
+/// sends a raw `400 Bad Request` with the plain message), or the connection closed.
+pub(crate) fn websocket_upgrade_errors(runtime: Runtime) {
+    let server = start(runtime);
+    let sid = handshake(&server);
+    let long = "x".repeat(10_000);
+    let cases = [
+        (
+            "unknown sid",
+            "EIO=4&transport=websocket&sid=AAAAAAAAAAAAAAAAAAAA".to_owned(),
+        ),
+        (
+            "sid __proto__",
+            "EIO=4&transport=websocket&sid=__proto__".to_owned(),
+        ),
+        (
+            "very long sid",
+            format!("EIO=4&transport=websocket&sid={long}"),
+        ),
+        (
+            "transport __proto__",
+            "EIO=4&transport=__proto__".to_owned(),
+        ),
+        ("EIO missing", "transport=websocket".to_owned()),
+        ("EIO=3", "EIO=3&transport=websocket".to_owned()),
+        ("EIO=abc", "EIO=abc&transport=websocket".to_owned()),
+        (
+            "EIO=3 on an EIO=4 session",
+            format!("EIO=3&transport=websocket&sid={sid}"),
+        ),
+    ];
+    for (what, query) in cases {
+        match exchange(&server, &ws_request(&query)) {
+            Outcome::Response(r) => {
+                eprintln!(
+                    "our server on {runtime}: upgrade with {what}: {} {:?}",
+                    r.status,
+                    r.text()
+                );
+                assert_eq!(
+                    r.status,
+                    400,
+                    "our server on {runtime}: upgrade with {what}: {:?}",
+                    r.text()
+                );
+            }
+            Outcome::Closed(e) => assert!(
+                !e.starts_with("WouldBlock") && !e.starts_with("TimedOut"),
+                "our server on {runtime}: upgrade with {what}: no answer ({e})"
+            ),
+        }
+    }
+    assert_serves(&server);
+}
