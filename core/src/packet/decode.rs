@@ -3,7 +3,7 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use bytestring::ByteString;
 
 use super::{DecodeError, Frame, Message, OpenPacket, Packet, PacketType};
@@ -66,13 +66,21 @@ fn decode_text(record: Bytes) -> Result<Packet, DecodeError> {
 }
 
 fn decode_base64(encoded: &[u8]) -> Result<Bytes, DecodeError> {
-    // The output is sized from the input (at most 3/4 of it): never more than it justifies.
-    let mut out = BytesMut::zeroed(base64::decoded_len_estimate(encoded.len()));
+    // The output is sized exactly (3 bytes per 4 symbols, padding excluded), so the vector
+    // becomes `Bytes` without a second allocation and never holds more than the input justifies.
+    let unpadded = encoded
+        .iter()
+        .rev()
+        .take(2)
+        .take_while(|&&symbol| symbol == b'=')
+        .count();
+    let symbols = encoded.len() - unpadded;
+    let mut out = vec![0; symbols / 4 * 3 + (symbols % 4 * 3) / 4];
     let written = LENIENT_BASE64
         .decode_slice(encoded, &mut out)
         .map_err(|_| DecodeError::InvalidBase64)?;
     out.truncate(written);
-    Ok(out.freeze())
+    Ok(Bytes::from(out))
 }
 
 #[cfg(test)]
