@@ -52,12 +52,39 @@ impl ConnectRequest {
     ) -> Option<Self> {
         is_handshake(query).then(|| Self {
             method: method.clone(),
-            uri: uri.clone(),
-            headers: headers.clone(),
+            uri: detached_uri(uri),
+            headers: detached_headers(headers),
             remote_addr,
             transport: requested_transport(query),
         })
     }
+}
+
+/// A copy of `headers` that owns its bytes.
+///
+/// HTTP parsers (hyper) hand out header values as slices of the connection's read buffer:
+/// a plain clone would keep that whole buffer (8 KiB in hyper) alive for as long as the
+/// session lives, which multiplies by every idle session.
+fn detached_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut detached = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let mut copy = http::HeaderValue::from_bytes(value.as_bytes())
+            .unwrap_or_else(|_| http::HeaderValue::from_static(""));
+        copy.set_sensitive(value.is_sensitive());
+        detached.append(detached_name(name), copy);
+    }
+    detached
+}
+
+/// A header name that owns its bytes (standard names are static already).
+fn detached_name(name: &http::HeaderName) -> http::HeaderName {
+    http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone())
+}
+
+/// A copy of `uri` that owns its bytes, for the same reason as [`detached_headers`].
+fn detached_uri(uri: &http::Uri) -> http::Uri {
+    http::Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(uri.to_string().as_bytes()))
+        .unwrap_or_else(|_| uri.clone())
 }
 
 /// A request without a `sid` opens a session (if the core agrees).
@@ -94,6 +121,41 @@ pub fn is_upgrade_request(headers: &http::HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// True if `part` lies inside `whole`'s memory.
+    fn shares_memory(whole: &[u8], part: &[u8]) -> bool {
+        let range = whole.as_ptr_range();
+        range.contains(&part.as_ptr())
+    }
+
+    #[test]
+    fn handshake_request_does_not_keep_the_read_buffer_alive() {
+        // A parser's read buffer, with the head's values as slices of it (as hyper does).
+        let buffer = bytes::Bytes::from(
+            b"/engine.io/?EIO=4&transport=websocket value custom-name".to_vec(),
+        );
+        let uri = http::Uri::from_maybe_shared(buffer.slice(0..37)).unwrap();
+        let mut headers = http::HeaderMap::new();
+        let value = http::HeaderValue::from_maybe_shared(buffer.slice(38..43)).unwrap();
+        assert!(shares_memory(&buffer, value.as_bytes()));
+        headers.insert(http::HeaderName::from_static("custom-name"), value);
+
+        let request = ConnectRequest::for_handshake(
+            &http::Method::GET,
+            &uri,
+            &headers,
+            None,
+            uri.query().unwrap(),
+        )
+        .unwrap();
+
+        let copied = request.headers.get("custom-name").unwrap();
+        assert_eq!(copied, "value");
+        assert!(!shares_memory(&buffer, copied.as_bytes()));
+        assert_eq!(request.uri, uri);
+        assert!(!shares_memory(&buffer, request.uri.path().as_bytes()));
+        assert_eq!(request.transport, Transport::WebSocket);
+    }
 
     #[test]
     fn reads_query_and_headers() {
