@@ -101,14 +101,14 @@ impl Server {
         self.shared.with_core(|core, now| core.close_all(now));
     }
 
-    /// Shuts down gracefully: stops accepting connections and handshakes, tells every client
-    /// (`1`), waits up to `grace` for them to be told and for the disconnect handlers, then
-    /// ends whatever is left. Sessions end with [`DisconnectReason::ServerShutdown`]; messages
-    /// accepted before the call are delivered first.
+    /// Shuts down gracefully: refuses new handshakes (503), tells every client (`1`), waits up
+    /// to `grace` for them to be told and for the disconnect handlers, ends whatever is left,
+    /// and only then stops accepting connections (`serve` returns). Sessions end with
+    /// [`DisconnectReason::ServerShutdown`]; messages accepted before the call are delivered
+    /// first. Connections are accepted during the grace because a polling client between two
+    /// requests may come back on a new connection for its close packet.
     pub async fn shutdown(&self, grace: Duration) {
         let shared = &self.shared;
-        shared.shutting_down.store(true, Ordering::Release);
-        shared.stop_accepting.notify();
         shared.with_core(|core, now| core.shutdown(now));
         let deadline = shared.runtime.now() + grace;
         while shared.session_count() > 0 {
@@ -121,6 +121,8 @@ impl Server {
                 break;
             }
         }
+        shared.shutting_down.store(true, Ordering::Release);
+        shared.stop_accepting.notify();
     }
 
     /// The session's current transport, or `None` if there is no such session.

@@ -8,10 +8,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use engineio::server::{CorsOrigins, Server, ServerBuilder, StaticFiles};
-use engineio::{DisconnectReason, Message, Sid, Transport};
+use engineio::{DisconnectReason, Message, SendError, Sid, Transport};
 
 use crate::runtime::{AsyncRuntime, Executor};
-use crate::Runtime;
+use crate::server_handle::Control;
+use crate::{Runtime, ServerHandle};
 
 /// The text message that makes the server close the sender's session (`Server::disconnect`)
 /// instead of echoing it.
@@ -21,6 +22,9 @@ pub const CLOSE_ME: &str = "close me";
 pub const PING_INTERVAL: Duration = Duration::from_millis(300);
 /// The server's ping timeout.
 pub const PING_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// The listening socket's backlog.
+const LISTEN_BACKLOG: i32 = 1024;
 
 /// What the server saw of one session.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +42,10 @@ pub struct SessionLog {
     pub reason: Option<DisconnectReason>,
     /// The name of the thread every handler of the session ran on, or the names, if several.
     pub handler_threads: Vec<String>,
+    /// When the connect handler ran.
+    pub opened_at: Instant,
+    /// When the disconnect handler ran, once it has.
+    pub ended_at: Option<Instant>,
 }
 
 /// The sessions of a server, shared by its handlers (on the server's runtime) and the test
@@ -82,6 +90,8 @@ impl Log {
                 last_message_transport: None,
                 reason: None,
                 handler_threads: vec![thread_name()],
+                opened_at: Instant::now(),
+                ended_at: None,
             });
         });
     }
@@ -96,7 +106,10 @@ impl Log {
     }
 
     fn disconnected(&self, sid: &Sid, reason: DisconnectReason) {
-        self.update_session(sid, |session| session.reason = Some(reason));
+        self.update_session(sid, |session| {
+            session.reason = Some(reason);
+            session.ended_at = Some(Instant::now());
+        });
     }
 }
 
@@ -120,6 +133,8 @@ pub struct EchoServer {
 /// What keeps a server running, and where its handlers run.
 #[derive(Debug)]
 struct Serving {
+    /// The server itself, for the calls a test makes from outside (`send`, `shutdown`, …).
+    control: Control,
     /// Stops the server when dropped: the [`Executor`] of an async runtime, the
     /// [`ThreadsServing`] of the blocking server.
     _running: Box<dyn fmt::Debug + Send>,
@@ -151,6 +166,11 @@ impl EchoServer {
     ) -> Self {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .expect("bind 127.0.0.1:0");
+        // A backlog for load tests with hundreds of clients connecting at once (std listens
+        // with 128): past it the kernel drops SYNs, and the client retries a second later.
+        socket2::SockRef::from(&listener)
+            .listen(LISTEN_BACKLOG)
+            .expect("listen backlog");
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
@@ -212,6 +232,55 @@ impl EchoServer {
         self.log.lock().clone()
     }
 
+    /// Removes the sessions that have ended from the log and returns them (a test opening
+    /// thousands of sessions keeps the log, and its own memory, small).
+    pub fn drain_ended(&self) -> Vec<SessionLog> {
+        let mut log = self.log.lock();
+        let (ended, live) = std::mem::take(&mut *log)
+            .into_iter()
+            .partition(|s| s.reason.is_some());
+        *log = live;
+        ended
+    }
+
+    /// Waits up to `timeout` until `done` holds for the whole log (every session so far, or
+    /// what [`drain_ended`](Self::drain_ended) left); returns whether it did.
+    pub fn wait_log(&self, timeout: Duration, done: impl Fn(&[SessionLog]) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut log = self.log.lock();
+        loop {
+            if done(&log) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            log = self
+                .log
+                .changed
+                .wait_timeout(log, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// The number of live sessions, as the server counts them (`Server::session_count`).
+    pub fn session_count(&self) -> usize {
+        self.handle().session_count()
+    }
+
+    /// Queues `message` for the session `sid` (`Server::send`), as a handler would.
+    pub fn send(&self, sid: &str, message: impl Into<Message>) -> Result<(), SendError> {
+        self.handle().send(sid, message)
+    }
+
+    /// Shuts the server down gracefully (`Server::shutdown(grace)`): see
+    /// [`ServerHandle::shutdown`].
+    pub fn shutdown(&self, grace: Duration) {
+        self.handle().shutdown(grace);
+    }
+
     /// Waits up to `timeout` for the session `sid` to end and returns its log.
     pub fn ended(&self, sid: &str, timeout: Duration) -> SessionLog {
         self.wait_for(sid, timeout, |s| s.reason.is_some(), "end")
@@ -254,6 +323,12 @@ impl EchoServer {
                 .0;
         }
     }
+
+    /// A handle to the server, for other threads of the test (the `EchoServer` itself stays
+    /// with the test's thread).
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle::new(self.runtime, self.serving.control.clone())
+    }
 }
 
 /// Limits of the echo server that a test may change ([`EchoServer::start_tuned`]); `None`
@@ -264,6 +339,32 @@ pub struct Tuning {
     pub max_http_buffer_size: Option<usize>,
     /// `header_read_timeout` (the time a client has to send a request's head).
     pub header_read_timeout: Option<Duration>,
+    /// `ping_interval` (the echo server's default: [`PING_INTERVAL`]).
+    pub ping_interval: Option<Duration>,
+    /// `upgrade_timeout` (the time a WebSocket probe has to complete the upgrade).
+    pub upgrade_timeout: Option<Duration>,
+    /// `close_timeout` (the time a server-side close waits for a polling client's next GET).
+    pub close_timeout: Option<Duration>,
+}
+
+/// Applies the options of `tuning` that both servers' builders have under the same names.
+macro_rules! apply_tuning {
+    ($builder:ident, $tuning:expr) => {{
+        let tuning: Tuning = $tuning;
+        if let Some(bytes) = tuning.max_http_buffer_size {
+            $builder = $builder.max_http_buffer_size(bytes);
+        }
+        if let Some(timeout) = tuning.header_read_timeout {
+            $builder = $builder.header_read_timeout(timeout);
+        }
+        if let Some(timeout) = tuning.upgrade_timeout {
+            $builder = $builder.upgrade_timeout(timeout);
+        }
+        if let Some(timeout) = tuning.close_timeout {
+            $builder = $builder.close_timeout(timeout);
+        }
+        $builder.ping_interval(tuning.ping_interval.unwrap_or(PING_INTERVAL))
+    }};
 }
 
 /// The echo server's options and handlers, whatever runs it.
@@ -276,14 +377,7 @@ fn echo_builder(
     let (on_connect, on_message, on_disconnect) =
         (Arc::clone(log), Arc::clone(log), Arc::clone(log));
     let mut builder = Server::builder();
-    if let Some(bytes) = tuning.max_http_buffer_size {
-        builder = builder.max_http_buffer_size(bytes);
-    }
-    if let Some(timeout) = tuning.header_read_timeout {
-        builder = builder.header_read_timeout(timeout);
-    }
-    builder
-        .ping_interval(PING_INTERVAL)
+    apply_tuning!(builder, tuning)
         .ping_timeout(ping_timeout)
         .cors_allowed_origins(CorsOrigins::Any)
         .static_files(files)
@@ -321,17 +415,32 @@ fn serve_async(
     let builder = echo_builder(files, ping_timeout, tuning, log);
     let log = Arc::clone(log);
     let name = format!("our server on {}", kind.runtime());
+    let (server_tx, server_rx) = mpsc::channel();
     let executor = Executor::start(kind, name, move |rt| {
         Box::pin(async move {
             // Built inside the runtime, where tokio's handle is current too.
             let server = builder.runtime(rt).build();
-            if let Err(error) = server.serve_listener(listener).await {
-                *log.stopped.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.to_string());
-                log.changed.notify_all();
+            let _ = server_tx.send(server.clone());
+            match server.serve_listener(listener).await {
+                // `shutdown` was called: the accept loop returns at once, while the sessions
+                // are still being closed on this runtime, which must keep running for them.
+                Ok(()) => std::future::pending::<()>().await,
+                Err(error) => {
+                    *log.stopped.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(error.to_string());
+                    log.changed.notify_all();
+                }
             }
         })
     });
+    let server = server_rx
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("our server on {}: not built", kind.runtime()));
     Serving {
+        control: Control::Async {
+            server,
+            runtime: executor.runtime(),
+        },
         handler_thread: executor.task_thread(),
         _running: Box::new(executor),
     }
@@ -360,14 +469,7 @@ fn echo_builder_threads(
     let (on_connect, on_message, on_disconnect) =
         (Arc::clone(log), Arc::clone(log), Arc::clone(log));
     let mut builder = engineio::blocking::Server::builder();
-    if let Some(bytes) = tuning.max_http_buffer_size {
-        builder = builder.max_http_buffer_size(bytes);
-    }
-    if let Some(timeout) = tuning.header_read_timeout {
-        builder = builder.header_read_timeout(timeout);
-    }
-    builder
-        .ping_interval(PING_INTERVAL)
+    apply_tuning!(builder, tuning)
         .ping_timeout(ping_timeout)
         .cors_allowed_origins(CorsOrigins::Any)
         .static_files(files)
@@ -454,6 +556,7 @@ fn serve_threads(
         })
         .expect("spawn the blocking server's accept thread");
     Serving {
+        control: Control::Threads(server.clone()),
         handler_thread: THREADS_SERVER_HANDLER_THREAD.to_owned(),
         _running: Box::new(ThreadsServing {
             server,

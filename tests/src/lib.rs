@@ -18,6 +18,10 @@
 //!   they sent, how they ended) that tests await with a deadline.
 //! - [`interop`] runs one scenario of a peer client script in one mode against a fresh echo
 //!   server, and gives the test its result line and the server's log to assert on.
+//! - [`raw`] is a bare HTTP/WebSocket client that stops where a test tells it and vanishes
+//!   (FIN or reset); [`load`] has the seeded random generator of the load tests' mixes and
+//!   waiting on a condition with a deadline; [`proc_stats`] reads the process's memory,
+//!   descriptors and threads.
 //! - [`TestClient`] is our client on the chosen runtime behind a blocking face, and
 //!   [`PeerServer`] a reference server (npm `engine.io`, python-engineio) in a child process,
 //!   printing its view of the sessions for the test to assert on.
@@ -29,14 +33,19 @@ pub mod client_case;
 pub mod client_scenarios;
 mod echo;
 pub mod interop;
+pub mod load;
 mod peer_server;
 pub mod peers;
+pub mod proc_stats;
+pub mod raw;
 mod runtime;
+mod server_handle;
 
 pub use client::TestClient;
 pub use echo::{EchoServer, SessionLog, Tuning, CLOSE_ME, PING_INTERVAL, PING_TIMEOUT};
 pub use peer_server::{PeerServer, ServerPeer};
 pub use runtime::Runtime;
+pub use server_handle::ServerHandle;
 
 /// Makes one `#[test]` per runtime, scenario and mode, named
 /// `<peer>::<runtime>::<scenario>::<mode>`, each calling the test file's

@@ -121,14 +121,14 @@ impl Server {
         self.shared.call(|core, now| core.close_all(now));
     }
 
-    /// Shuts down gracefully: stops accepting connections and handshakes, tells every client
-    /// (`1`), waits up to `grace` for them to be told, then ends whatever is left. Sessions
-    /// end with [`DisconnectReason::ServerShutdown`]; messages accepted before the call are
-    /// delivered first. `serve` returns, and idle keep-alive connections are closed.
+    /// Shuts down gracefully: refuses new handshakes (503), tells every client (`1`), waits up
+    /// to `grace` for them to be told, ends whatever is left, and only then stops accepting
+    /// connections (`serve` returns) and closes idle keep-alive connections. Sessions end with
+    /// [`DisconnectReason::ServerShutdown`]; messages accepted before the call are delivered
+    /// first. Connections are accepted and kept alive during the grace because a polling
+    /// client between two requests comes back for its close packet.
     pub fn shutdown(&self, grace: Duration) {
         let shared = &self.shared;
-        shared.shutting_down.store(true, Ordering::Release);
-        shared.wake_listeners();
         shared.call(|core, now| core.shutdown(now));
         if !shared.wait_idle(Instant::now() + grace) {
             shared.call(|core, now| {
@@ -138,6 +138,8 @@ impl Server {
                 }
             });
         }
+        shared.shutting_down.store(true, Ordering::Release);
+        shared.wake_listeners();
         shared.close_idle_connections();
     }
 
