@@ -107,6 +107,7 @@ mod buffer;
 pub mod client;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod id_map;
 pub mod packet;
 pub mod runtime;
 pub mod server;
@@ -124,5 +125,5 @@ pub use server::{
 pub use sid::{Sid, SID_LEN};
 pub use types::{
     BufferLimits, DisconnectReason, OverflowPolicy, RequestId, SendError, Transport,
-    TransportError, Transports,
+    TransportError, Transports, WsFailure,
 };

@@ -175,6 +175,47 @@ impl fmt::Display for TransportError {
     }
 }
 
+/// How the runtime's WebSocket library gave up on a socket, as told to
+/// [`Server::handle_ws_error`](crate::Server::handle_ws_error).
+///
+/// RFC 6455 §7.4.1 gives each failure its own close code, so that the peer learns why it was
+/// cut off; the core answers with that code on a socket it still owns (the session's, or an
+/// upgrade probe) and ends the session with [`reason`](Self::reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WsFailure {
+    /// A violation of the framing rules: reserved bits without an extension, an unknown
+    /// opcode, a continuation frame with no message to continue, a fragmented control frame or
+    /// one over 125 bytes, an unmasked client frame (close code 1002).
+    Protocol,
+    /// A text message that is not UTF-8 (close code 1007).
+    InvalidUtf8,
+    /// A frame or a (reassembled) message larger than `maxPayload` (close code 1009).
+    TooLarge,
+}
+
+impl WsFailure {
+    /// The close code the failure is answered with: 1002, 1007 or 1009.
+    pub fn close_code(self) -> u16 {
+        match self {
+            Self::Protocol => 1002,
+            Self::InvalidUtf8 => 1007,
+            Self::TooLarge => 1009,
+        }
+    }
+
+    /// Why the session ends: [`DisconnectReason::PayloadTooLarge`] for
+    /// [`TooLarge`](Self::TooLarge), a WebSocket [`TransportError`] otherwise.
+    pub fn reason(self) -> DisconnectReason {
+        match self {
+            Self::TooLarge => DisconnectReason::PayloadTooLarge,
+            Self::Protocol | Self::InvalidUtf8 => {
+                DisconnectReason::TransportError(TransportError::WebSocket)
+            }
+        }
+    }
+}
+
 /// Why a local `send` was refused. These are the caller's errors, never the peer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use engineio_core::{
     Authorization, Bytes, DisconnectReason, Event, Frame, Request, ServerConfig, TransportError,
+    WsFailure,
 };
 use support::{error_code, test_config, Raw};
 
@@ -276,7 +277,8 @@ fn oversized_websocket_message_closes_with_1009() {
     )));
     // The library's own limit reports the same way.
     let socket = raw.ws("EIO=4&transport=websocket");
-    raw.server.handle_ws_error(raw.now, socket, true);
+    raw.server
+        .handle_ws_error(raw.now, socket, WsFailure::TooLarge);
     raw.drain();
     assert_eq!(raw.closed.get(&socket), Some(&1009));
 }
@@ -311,4 +313,54 @@ fn unexpected_frames_never_panic() {
     // "" is a parse error, so the session ended there, and later frames went nowhere.
     assert_eq!(raw.server.session_count(), 0);
     assert_eq!(raw.closed.get(&socket), Some(&1002));
+}
+
+// RFC 6455 §7.4.1: each failure the WebSocket library reports is answered with its own close
+// code on the socket that failed (CVE-2022-21676: reserved bits; invalid UTF-8; too large).
+#[test]
+fn websocket_failures_close_with_their_code() {
+    for (failure, code, reason) in [
+        (
+            WsFailure::Protocol,
+            1002,
+            DisconnectReason::TransportError(TransportError::WebSocket),
+        ),
+        (
+            WsFailure::InvalidUtf8,
+            1007,
+            DisconnectReason::TransportError(TransportError::WebSocket),
+        ),
+        (WsFailure::TooLarge, 1009, DisconnectReason::PayloadTooLarge),
+    ] {
+        let mut raw = raw();
+        let socket = raw.ws("EIO=4&transport=websocket");
+        raw.take_events();
+        raw.server.handle_ws_error(raw.now, socket, failure);
+        raw.drain();
+        assert_eq!(raw.closed.get(&socket), Some(&code), "{failure:?}");
+        assert!(
+            raw.take_events()
+                .iter()
+                .any(|e| matches!(e, Event::Disconnected { reason: r, .. } if *r == reason)),
+            "{failure:?}"
+        );
+        assert_eq!(raw.server.session_count(), 0, "{failure:?}");
+    }
+}
+
+// A failure on an upgrade probe closes the probe with its code; the session stays on polling.
+#[test]
+fn websocket_failure_on_a_probe_keeps_the_polling_session() {
+    let mut raw = raw();
+    let sid = raw.handshake();
+    let socket = raw.ws(&format!("EIO=4&transport=websocket&sid={sid}"));
+    assert!(raw.server.is_upgrading(&sid));
+    raw.server
+        .handle_ws_error(raw.now, socket, WsFailure::InvalidUtf8);
+    raw.drain();
+    assert_eq!(raw.closed.get(&socket), Some(&1007));
+    assert!(!raw.server.is_upgrading(&sid));
+    assert_eq!(raw.server.session_count(), 1);
+    let post = raw.post(&format!("EIO=4&transport=polling&sid={sid}"), b"4still");
+    assert_eq!(raw.answer(post), (200, "ok".to_owned()));
 }

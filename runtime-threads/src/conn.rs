@@ -101,6 +101,11 @@ impl Conn {
         self.lock().closed = true;
     }
 
+    /// True once a close frame went out (or [`mark_closed`](Self::mark_closed) was called).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
     #[cfg_attr(not(feature = "tls"), allow(clippy::unused_self))]
     fn write_locked(&self, side: &mut WriteSide, bytes: &[u8]) -> io::Result<()> {
         #[cfg(feature = "tls")]
@@ -122,6 +127,11 @@ impl Conn {
         }
         let _ = side;
         (&*self.tcp).write_all(bytes)
+    }
+
+    /// Ends the sending side (a FIN after what was written); reads go on.
+    pub(crate) fn shutdown_write(&self) {
+        let _ = self.tcp.shutdown(Shutdown::Write);
     }
 
     /// Ends the connection both ways; a read blocked on it returns.

@@ -16,15 +16,20 @@
 //! Neither can interleave a partial frame with the other, because every write is a whole
 //! buffer of whole frames written under the `Conn` lock. A close is a close frame written with
 //! the `closing` flag, after which nothing else is written. The writer then waits briefly for
-//! the reader to see the peer's close reply and shuts the connection down, which also
-//! unblocks a reader stuck on a silent peer.
+//! the reader to see the peer's close reply; if the peer stays silent it shuts the connection
+//! down, which unblocks the reader. Otherwise the reader's thread tears the connection down:
+//! at once after a clean close, or with a lingering close ([`linger_close`]) after a protocol
+//! failure (RFC 6455 §7.4.1 codes: 1002, 1007 for invalid UTF-8, 1009 for too large), whose
+//! peer may still be sending the rest of a frame nobody will read.
 
+use std::io::Read;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use engineio_core::{ByteString, Frame};
+use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
+use engineio_core::{ByteString, Frame, WsFailure};
 use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::frame::Frame as WireFrame;
 use tungstenite::protocol::CloseFrame;
@@ -102,11 +107,8 @@ pub(crate) enum WsCommand {
 pub(crate) enum SocketEnd {
     /// A close frame, or the connection closed.
     Closed,
-    /// A protocol error; `too_large` for a frame or message over the limit.
-    Error {
-        /// The peer exceeded the size limit.
-        too_large: bool,
-    },
+    /// The library refused what the peer sent; the failure names the close code.
+    Failed(WsFailure),
 }
 
 /// Which side of the connection we are: client frames are masked.
@@ -156,8 +158,10 @@ fn format(mut frame: WireFrame, side: Side, out: &mut Vec<u8>) {
 }
 
 /// Runs the writer of one socket until it is told to close, its channel closes, or a write
-/// fails; then waits up to `linger` for the reader (`reader_done`) and shuts the connection
-/// down. `written` is called after each batch.
+/// fails; then waits up to `linger` for the reader (`reader_done`). A reader that is done
+/// tears the connection down itself (possibly with a lingering close); one that is not, a
+/// peer that never answered the close, is cut off by shutting the connection down, which
+/// ends its blocked read. `written` is called after each batch.
 pub(crate) fn run_writer(
     conn: &Conn,
     commands: &Receiver<WsCommand>,
@@ -184,6 +188,30 @@ pub(crate) fn run_writer(
     conn.mark_closed();
     if let Err(RecvTimeoutError::Timeout) = reader_done.recv_timeout(linger) {
         tracing::debug!("websocket peer did not close in time");
+        conn.shutdown();
+    }
+}
+
+/// Closes a connection whose peer may still be sending (see
+/// [`engineio_core::http::linger`]): shut the write side down after the close frame, then
+/// read and drop what comes until the peer closes, [`LINGER_BYTES`] were dropped or
+/// [`LINGER_TIME`] passed; then shut it down.
+pub(crate) fn linger_close(conn: &Conn) {
+    conn.shutdown_write();
+    let deadline = Instant::now() + LINGER_TIME;
+    let mut reader = conn.clone();
+    let mut buf = [0u8; 8 * 1024];
+    let mut dropped = 0;
+    while dropped < LINGER_BYTES {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        reader.set_read_timeout(Some(left));
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => dropped += read,
+        }
     }
     conn.shutdown();
 }
@@ -199,7 +227,7 @@ pub(crate) fn run_reader(
         let frame = match ws.read() {
             Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
                 Ok(text) => Frame::Text(text),
-                Err(_) => return SocketEnd::Error { too_large: false },
+                Err(_) => return SocketEnd::Failed(WsFailure::InvalidUtf8),
             },
             Ok(WsMessage::Binary(bytes)) => Frame::Binary(bytes),
             Ok(WsMessage::Close(close)) => {
@@ -210,14 +238,10 @@ pub(crate) fn run_reader(
                 return SocketEnd::Closed;
             }
             Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => continue,
-            Err(tungstenite::Error::Capacity(_)) => return SocketEnd::Error { too_large: true },
-            Err(error) if is_close(&error) => {
-                tracing::debug!(%error, "websocket closed");
-                return SocketEnd::Closed;
-            }
             Err(error) => {
-                tracing::debug!(%error, "websocket error");
-                return SocketEnd::Error { too_large: false };
+                let end = socket_end(&error);
+                tracing::debug!(%error, ?end, "websocket ended");
+                return end;
             }
         };
         let Some(token) = credit.acquire() else {
@@ -228,19 +252,22 @@ pub(crate) fn run_reader(
     }
 }
 
-/// Errors that mean the connection ended rather than a protocol violation, including a peer
-/// that dropped the connection without a close frame (a transport close, as the reference
-/// servers report it).
-fn is_close(error: &tungstenite::Error) -> bool {
-    matches!(
-        error,
-        tungstenite::Error::ConnectionClosed
-            | tungstenite::Error::AlreadyClosed
-            | tungstenite::Error::Io(_)
-            | tungstenite::Error::Protocol(
-                tungstenite::error::ProtocolError::ResetWithoutClosingHandshake
-            )
-    )
+/// What a library error means: the connection ended (including a peer that dropped it
+/// without a close frame, a transport close as the reference servers report it), or the peer
+/// broke the protocol in a way RFC 6455 gives a close code for (1009 too large, 1007 invalid
+/// UTF-8, 1002 anything else).
+fn socket_end(error: &tungstenite::Error) -> SocketEnd {
+    use tungstenite::error::ProtocolError;
+    use tungstenite::Error;
+    match error {
+        Error::ConnectionClosed
+        | Error::AlreadyClosed
+        | Error::Io(_)
+        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => SocketEnd::Closed,
+        Error::Capacity(_) => SocketEnd::Failed(WsFailure::TooLarge),
+        Error::Utf8(_) => SocketEnd::Failed(WsFailure::InvalidUtf8),
+        _ => SocketEnd::Failed(WsFailure::Protocol),
+    }
 }
 
 #[cfg(test)]

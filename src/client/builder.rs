@@ -114,6 +114,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Bounds the messages read from the server that the application has not taken yet
+    /// (default 1024, as the server's `max_pending_messages`).
+    ///
+    /// Messages wait for the `on_message` handler (one at a time) or for [`Client::recv`].
+    /// When this many are waiting, the client stops reading from the server: the WebSocket
+    /// reader reads no further frame, and the next long-poll GET is not sent, until the
+    /// application catches up. This is backpressure, not loss: nothing read is dropped, and
+    /// the server's own bounded buffer decides what happens to what it could not send. On
+    /// polling, one response may carry more than the bound (the server batches what it has,
+    /// within its `maxPayload`); the next GET waits until the backlog is under it again.
+    ///
+    /// While the client does not read, it does not read the server's pings either: a handler
+    /// that stays behind for longer than `pingInterval + pingTimeout` ends the connection with
+    /// [`DisconnectReason::PingTimeout`], and the messages read before still reach it. The
+    /// `recv` queue of the stream face holds up to 1024 messages more.
+    pub fn max_pending_messages(mut self, messages: usize) -> Self {
+        self.options.max_pending_messages = messages;
+        self
+    }
+
     /// Runs the client on `runtime` instead of the default one
     /// ([`default_runtime`](crate::runtime::default_runtime)).
     pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
@@ -188,6 +208,7 @@ impl ClientBuilder {
             &plan.tls,
             plan.headers,
             plan.request_timeout,
+            plan.max_pending_messages,
         )?;
         driver::start(Arc::new(ctx), plan.config, self.handlers).await
     }

@@ -7,6 +7,11 @@
 //! connection has ended there is nothing left to slow down, so the remaining messages go onto
 //! the `recv` queue without waiting and `wait()` can resolve even if nobody reads them.
 //!
+//! Every message delivered (its handler has run, or it is on the `recv` queue) releases its
+//! unit of the inbound [`Backlog`], on which the transport's readers wait: the job queue is
+//! unbounded in type but never holds more than the backlog's bound (plus, on polling, one
+//! response), because the readers stop reading while it is full.
+//!
 //! No lock is held while user code runs, so handlers may call back into the [`Client`].
 
 use std::cell::Cell;
@@ -19,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context, Poll, Waker};
 
 use engineio_core::client::Client as Core;
+use engineio_core::http::backlog::Backlog;
 use engineio_core::runtime::Runtime;
 use engineio_core::{DisconnectReason, Message};
 use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -64,6 +70,8 @@ pub(super) struct Shared {
     /// A kick is on its way to the driver (kicks are coalesced).
     kick_pending: AtomicBool,
     kicks: UnboundedSender<()>,
+    /// The messages read and not yet delivered; the transport's readers wait on it.
+    pub(super) backlog: Arc<Backlog>,
 }
 
 #[derive(Default)]
@@ -87,13 +95,19 @@ impl Status {
 }
 
 impl Shared {
-    pub(super) fn new(runtime: Arc<dyn Runtime>, core: Core, kicks: UnboundedSender<()>) -> Self {
+    pub(super) fn new(
+        runtime: Arc<dyn Runtime>,
+        core: Core,
+        kicks: UnboundedSender<()>,
+        backlog: Arc<Backlog>,
+    ) -> Self {
         Self {
             runtime,
             core: Mutex::new(core),
             status: Mutex::default(),
             kick_pending: AtomicBool::new(false),
             kicks,
+            backlog,
         }
     }
 
@@ -252,8 +266,12 @@ pub(super) async fn run(
                 },
             ) => {
                 call(|| handler(client(), message)).await;
+                shared.backlog.release(1);
             }
-            (Job::Message(message), _) => shared.push(message).await,
+            (Job::Message(message), _) => {
+                shared.push(message).await;
+                shared.backlog.release(1);
+            }
             (
                 Job::Disconnect(reason),
                 Handlers {

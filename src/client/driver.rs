@@ -6,6 +6,11 @@
 //! `poll_event` until `None`: each transmit becomes a small task (an HTTP request, a WebSocket)
 //! or a command to one, and each event a job for the dispatcher. It stops after the terminal
 //! event. Every protocol decision is the core's; the driver only maps I/O onto it.
+//!
+//! The driver keeps the inbound [`Backlog`](engineio_core::http::backlog::Backlog) exact:
+//! each WebSocket data frame arrives with the unit its reader reserved, which the message the
+//! core makes of it takes over (or which is released when the frame makes none); a poll
+//! response's messages are added as they come. The dispatcher releases them once delivered.
 
 use std::collections::{HashMap, HashSet};
 use std::future::poll_fn;
@@ -90,6 +95,9 @@ struct Driver {
     timer: Option<Pin<Box<dyn Timer>>>,
     /// The deadline the timer is armed for (`None` after it fired).
     armed: Option<Instant>,
+    /// Backlog units reserved by the readers for the input just fed, not yet taken over by a
+    /// message.
+    reserved: usize,
 }
 
 /// Creates the core, starts the driver and the dispatcher, and waits for the handshake.
@@ -99,9 +107,10 @@ pub(super) async fn start(
     handlers: Handlers,
 ) -> Result<Client, ConnectError> {
     let runtime = ctx.runtime.clone();
+    let backlog = ctx.backlog.clone();
     let core = Core::new(runtime.now(), config);
     let (kick_sender, kicks) = mpsc::unbounded();
-    let shared = Arc::new(Shared::new(runtime.clone(), core, kick_sender));
+    let shared = Arc::new(Shared::new(runtime.clone(), core, kick_sender, backlog));
     let (alive_sender, alive) = oneshot::channel();
     let alive_token = Arc::new(Alive {
         _sender: alive_sender,
@@ -125,6 +134,7 @@ pub(super) async fn start(
         ended: None,
         timer: None,
         armed: None,
+        reserved: 0,
     };
     runtime.spawn(Box::pin(driver.run()));
     runtime.spawn(Box::pin(dispatch::run(
@@ -167,6 +177,8 @@ impl Driver {
         for (_, request) in self.requests.drain() {
             request.abort();
         }
+        // Nothing more is read: the readers still waiting for room stop waiting.
+        self.ctx.backlog.close();
         // On WebSocket the close packet is the last batch: `disconnect()` resolves once it is
         // written, so that a program may exit right after.
         self.finish_writes().await;
@@ -215,6 +227,9 @@ impl Driver {
                 open.map(|open| open.max_payload),
             )
         };
+        // The messages are counted before the next long-poll GET goes out, so that the GET
+        // waits for them to be handled.
+        self.count_messages(&events);
         for transmit in transmits {
             self.execute(transmit, handshake, max_payload);
         }
@@ -224,6 +239,20 @@ impl Driver {
         }
         self.arm(deadline);
         terminal
+    }
+
+    /// Accounts the messages of one drain in the backlog: each takes over the reservation of
+    /// the frame it came from, if any; the others (a poll's) are added; a reservation whose
+    /// frame made no message (a ping, a noop) is given back.
+    fn count_messages(&mut self, events: &[ClientEvent]) {
+        let reserved = std::mem::take(&mut self.reserved);
+        let messages = events
+            .iter()
+            .filter(|event| matches!(event, ClientEvent::Message(_)))
+            .count();
+        let taken_over = messages.min(reserved);
+        self.ctx.backlog.add(messages - taken_over);
+        self.ctx.backlog.release(reserved - taken_over);
     }
 
     fn poll_wake(&mut self, cx: &mut TaskContext<'_>) -> Poll<Wake> {
@@ -283,7 +312,10 @@ impl Driver {
                 core.handle_request_failed(now, request);
             }
             Input::WsOpen { socket } => core.handle_ws_open(now, socket),
-            Input::WsFrame { socket, frame } => core.handle_ws_frame(now, socket, frame),
+            Input::WsFrame { socket, frame } => {
+                self.reserved += 1;
+                core.handle_ws_frame(now, socket, frame);
+            }
             Input::WsWritten { socket } => {
                 self.writing.remove(&socket);
                 core.handle_ws_written(now, socket);
@@ -302,15 +334,17 @@ impl Driver {
     fn execute(&mut self, transmit: ClientTransmit, handshake: bool, max_payload: Option<u64>) {
         let timeout = Some(self.ctx.request_timeout);
         match transmit {
-            // Long-poll GETs are bounded by the core's heartbeat, not by a request timeout.
+            // Long-poll GETs are bounded by the core's heartbeat, not by a request timeout,
+            // and wait for room in the backlog: that is how polling stops reading.
             ClientTransmit::Get { request, query } => {
-                self.request(request, query, None, timeout.filter(|_| handshake));
+                let timeout = timeout.filter(|_| handshake);
+                self.request(request, query, None, timeout, !handshake);
             }
             ClientTransmit::Post {
                 request,
                 query,
                 body,
-            } => self.request(request, query, Some(body), timeout),
+            } => self.request(request, query, Some(body), timeout, false),
             ClientTransmit::OpenWebSocket { socket, query } => {
                 let writer = websocket::spawn(
                     self.ctx.clone(),
@@ -341,19 +375,24 @@ impl Driver {
         }
     }
 
-    /// Starts a polling request as a task that reports its outcome; it can be aborted.
+    /// Starts a polling request as a task that reports its outcome; it can be aborted. A
+    /// `gated` one (a long-poll GET) waits for room in the backlog before it goes out.
     fn request(
         &mut self,
         request: RequestId,
         query: String,
         body: Option<Bytes>,
         timeout: Option<Duration>,
+        gated: bool,
     ) {
         let (handle, registration) = AbortHandle::new_pair();
         self.requests.insert(request, handle);
         let ctx = self.ctx.clone();
         let inputs = self.input_sender.clone();
         let task = async move {
+            if gated {
+                poll_fn(|cx| ctx.backlog.poll_wait(cx)).await;
+            }
             let outcome = ctx
                 .with_timeout(timeout, http::request(&ctx, &query, body))
                 .await;

@@ -147,6 +147,14 @@ impl Client {
         self.shared.core().transport()
     }
 
+    /// The messages read from the server that the application has not taken yet (handlers
+    /// not run, or not yet on the `recv` queue), including a frame the WebSocket reader has
+    /// reserved room for. At most [`max_pending_messages`](ClientBuilder::max_pending_messages) on WebSocket (plus one
+    /// poll response on polling): at the bound the client stops reading.
+    pub fn pending_messages(&self) -> usize {
+        self.shared.backlog.pending()
+    }
+
     /// Queues a message for the server: text from a `String` or `&'static str`, binary from
     /// a `Vec<u8>` or [`Bytes`](crate::Bytes). Returns at once; the message goes out with the
     /// next POST or WebSocket batch.

@@ -1,5 +1,6 @@
 //! What every request of one client shares: the runtime, the server's address, TLS, the
-//! application's headers, the cookies the server set, and the pool of HTTP connections.
+//! application's headers, the cookies the server set, the pool of HTTP connections, and the
+//! inbound backlog its readers wait on.
 
 use std::future::Future;
 use std::pin::pin;
@@ -10,6 +11,7 @@ use engineio_core::runtime::{sleep_until, Runtime, Stream};
 use futures_util::future::{select, Either};
 
 use super::http::Pool;
+use engineio_core::http::backlog::Backlog;
 use engineio_core::http::client::{RequestHeaders, TlsOptions};
 use engineio_core::http::url::Target;
 
@@ -27,6 +29,8 @@ pub(super) struct Context {
     tls: Option<TlsConnector>,
     /// The application's headers and the cookies the server set.
     pub(super) headers: RequestHeaders,
+    /// The messages read and not yet taken by the application; readers wait while it is full.
+    pub(super) backlog: Arc<Backlog>,
 }
 
 impl Context {
@@ -37,6 +41,7 @@ impl Context {
         tls: &TlsOptions,
         headers: RequestHeaders,
         request_timeout: Duration,
+        max_pending_messages: usize,
     ) -> Result<Self, ConnectError> {
         let tls = if target.secure {
             Some(TlsConnector::new(tls)?)
@@ -50,6 +55,7 @@ impl Context {
             pool: Pool::default(),
             tls,
             headers,
+            backlog: Arc::new(Backlog::new(max_pending_messages)),
         })
     }
 

@@ -467,3 +467,142 @@ fn handles_and_their_futures_are_send_and_sync() {
     };
     let _ = check;
 }
+
+/// A server floods a client whose handler is slow: the WebSocket reader stops reading while
+/// `max_pending_messages` wait, so the backlog never exceeds the bound, and every message
+/// arrives, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_handler_bounds_the_websocket_backlog() {
+    const LIMIT: usize = 16;
+    const COUNT: usize = 600;
+    let server = FakeServer::start(Options::default());
+    let (log, mut delivered) = mpsc::unbounded::<String>();
+    let client = Client::builder()
+        .transports(Transports::WEBSOCKET)
+        .max_pending_messages(LIMIT)
+        .on_message(move |_client, message: Message| {
+            let log = log.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                log.unbounded_send(message.as_text().unwrap().to_owned())
+                    .unwrap();
+            }
+        })
+        .connect(&server.url)
+        .await
+        .unwrap();
+    for i in 0..COUNT {
+        server.send(&i.to_string());
+    }
+    let backlog = client.shared.backlog.clone();
+    let mut seen = Vec::new();
+    while seen.len() < COUNT {
+        let next = tokio::time::timeout(Duration::from_secs(10), delivered.next()).await;
+        seen.push(next.expect("a message in time").expect("the log is open"));
+        assert!(
+            backlog.pending() <= LIMIT,
+            "{} pending, bound {LIMIT}",
+            backlog.pending()
+        );
+    }
+    let expected: Vec<String> = (0..COUNT).map(|i| i.to_string()).collect();
+    assert_eq!(seen, expected, "every message, in order");
+    assert!(
+        backlog.peak() <= LIMIT,
+        "the backlog peaked at {}, bound {LIMIT}",
+        backlog.peak()
+    );
+    assert!(backlog.peak() >= LIMIT / 2, "the flood never filled it");
+    // Once the last handler has returned (it logs before), at most the reader's reservation
+    // for the frame it waits for is left.
+    let settled = Instant::now() + Duration::from_secs(2);
+    while backlog.pending() > 1 && Instant::now() < settled {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(backlog.pending() <= 1, "{} pending", backlog.pending());
+}
+
+/// The stream face: messages nobody reads fill the `recv` queue, then the backlog, then the
+/// reader stops; reading resumes everything, in order, nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unread_stream_stops_the_websocket_reader() {
+    const LIMIT: usize = 8;
+    let count = super::dispatch::RECV_CAPACITY + 300;
+    let server = FakeServer::start(Options::default());
+    let client = Client::builder()
+        .transports(Transports::WEBSOCKET)
+        .max_pending_messages(LIMIT)
+        .connect(&server.url)
+        .await
+        .unwrap();
+    for i in 0..count {
+        server.send(&i.to_string());
+    }
+    let backlog = client.shared.backlog.clone();
+    // The queue fills (1024), then the backlog (8), then nothing more is read.
+    let started = Instant::now();
+    while backlog.pending() < LIMIT && started.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(backlog.pending(), LIMIT, "the reader stopped at the bound");
+    for i in 0..count {
+        assert_eq!(
+            within(client.recv()).await,
+            Some(Message::from(i.to_string()))
+        );
+    }
+    assert!(backlog.peak() <= LIMIT, "peak {}", backlog.peak());
+}
+
+/// On polling the next long-poll GET waits while the backlog is full: a stalled handler
+/// stops the polling, and releasing it resumes it with nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_handler_holds_back_the_next_poll() {
+    const LIMIT: usize = 4;
+    let mut server = FakeServer::start(Options::default());
+    let (release, released) = tokio::sync::watch::channel(false);
+    let (log, mut delivered) = mpsc::unbounded::<String>();
+    let client = Client::builder()
+        .transports(Transports::POLLING)
+        .max_pending_messages(LIMIT)
+        .on_message(move |_client, message: Message| {
+            let (log, mut released) = (log.clone(), released.clone());
+            async move {
+                log.unbounded_send(message.as_text().unwrap().to_owned())
+                    .unwrap();
+                let _ = released.wait_for(|open| *open).await;
+            }
+        })
+        .connect(&server.url)
+        .await
+        .unwrap();
+    // Ten messages in one poll response: more than the bound.
+    let batch: Vec<Packet> = (0..10)
+        .map(|i| Packet::Message(Message::from(i.to_string())))
+        .collect();
+    for packet in batch {
+        server.push(packet);
+    }
+    assert_eq!(within(delivered.next()).await.as_deref(), Some("0"));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let polls = server.polls_seen();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        server.polls_seen(),
+        polls,
+        "a GET went out while the backlog was full"
+    );
+    assert!(client.shared.backlog.pending() >= LIMIT);
+    release.send(true).unwrap();
+    for i in 1..10 {
+        assert_eq!(
+            within(delivered.next()).await.as_deref(),
+            Some(i.to_string().as_str())
+        );
+    }
+    // Polling resumes.
+    server.send("after");
+    assert_eq!(within(delivered.next()).await.as_deref(), Some("after"));
+    assert!(server.polls_seen() > polls);
+}

@@ -3,17 +3,20 @@
 //!
 //! Every outcome goes back to the driver as an [`Input`]: opened, each data frame, each batch
 //! written, and exactly one closed. Control frames stay in tungstenite, which answers pings by
-//! itself.
+//! itself. A server that breaks the WebSocket protocol gets a close frame with the RFC 6455
+//! code of its failure (1002, 1007 for invalid UTF-8, 1009 for too large).
 
+use std::future::poll_fn;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use bytes::Bytes;
+use engineio_core::http::backlog::Backlog;
 use engineio_core::packet::Frame;
 use engineio_core::runtime::{sleep_until, Stream};
-use engineio_core::{ByteString, RequestId};
+use engineio_core::{ByteString, RequestId, WsFailure};
 use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use futures_util::future::{select, Either};
 use futures_util::{SinkExt, StreamExt};
@@ -80,13 +83,29 @@ async fn run(
         }
     };
     let _ = inputs.unbounded_send(Input::WsOpen { socket });
-    let (sink, stream) = ws.split();
-    let reader = pin!(read(stream, socket, &inputs));
-    let writer = pin!(write(sink, commands, socket, &inputs));
-    if let Either::Right(((), reader)) = select(reader, writer).await {
-        // Our close frame is out (or writing failed): let the server answer it, briefly.
+    let (mut sink, stream) = ws.split();
+    let failure = {
+        let reader = Box::pin(read(stream, socket, &inputs, &ctx.backlog));
+        let writer = Box::pin(write(&mut sink, commands, socket, &inputs));
+        match select(reader, writer).await {
+            Either::Left((failure, _writer)) => failure,
+            Either::Right(((), reader)) => {
+                // Our close frame is out (or writing failed): let the server answer it, briefly.
+                let deadline = ctx.runtime.now() + CLOSE_GRACE;
+                let _ = select(reader, sleep_until(&*ctx.runtime, deadline)).await;
+                None
+            }
+        }
+    };
+    if let Some(failure) = failure {
+        // The server broke the protocol: tell it why (RFC 6455 §7.4.1), briefly.
+        let close = CloseFrame {
+            code: CloseCode::from(failure.close_code()),
+            reason: Utf8Bytes::default(),
+        };
         let deadline = ctx.runtime.now() + CLOSE_GRACE;
-        let _ = select(reader, sleep_until(&*ctx.runtime, deadline)).await;
+        let sent = pin!(sink.send(WsMessage::Close(Some(close))));
+        let _ = select(sent, sleep_until(&*ctx.runtime, deadline)).await;
     }
     let _ = inputs.unbounded_send(Input::WsClosed {
         socket,
@@ -129,17 +148,32 @@ fn handshake_error(error: tungstenite::Error) -> ConnectError {
     }
 }
 
-/// Reports data frames until the socket closes or fails.
+/// Reports data frames until the socket closes or fails; returns the failure when the server
+/// broke the protocol. Before each read it reserves a unit of the inbound backlog, waiting
+/// while the backlog is full (the client's backpressure); the unit travels with the data
+/// frame to the driver.
 async fn read(
     mut stream: WebSocketReceiver<Box<dyn Stream>>,
     socket: RequestId,
     inputs: &UnboundedSender<Input>,
-) {
-    while let Some(message) = stream.next().await {
+    backlog: &Backlog,
+) -> Option<WsFailure> {
+    let mut reserved = false;
+    loop {
+        if !reserved {
+            poll_fn(|cx| backlog.poll_reserve(cx)).await;
+            reserved = true;
+        }
+        let Some(message) = stream.next().await else {
+            break;
+        };
         let frame = match message {
             Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
                 Ok(text) => Frame::Text(text),
-                Err(_) => break,
+                Err(_) => {
+                    backlog.release(1);
+                    return Some(WsFailure::InvalidUtf8);
+                }
             },
             Ok(WsMessage::Binary(bytes)) => Frame::Binary(bytes),
             // Control frames: tungstenite answers pings and the close handshake itself.
@@ -148,17 +182,39 @@ async fn read(
             ) => continue,
             Err(error) => {
                 tracing::debug!(%error, %socket, "engine.io websocket read failed");
-                break;
+                backlog.release(1);
+                return failure_of(&error);
             }
         };
         // Once the driver is gone the writer closes the socket; keep reading until then.
+        reserved = false;
         let _ = inputs.unbounded_send(Input::WsFrame { socket, frame });
+    }
+    if reserved {
+        backlog.release(1);
+    }
+    None
+}
+
+/// The protocol failure behind a library error, if the server broke the protocol (rather than
+/// the connection ending).
+fn failure_of(error: &tungstenite::Error) -> Option<WsFailure> {
+    use tungstenite::error::ProtocolError;
+    use tungstenite::Error;
+    match error {
+        Error::ConnectionClosed
+        | Error::AlreadyClosed
+        | Error::Io(_)
+        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
+        Error::Capacity(_) => Some(WsFailure::TooLarge),
+        Error::Utf8(_) => Some(WsFailure::InvalidUtf8),
+        _ => Some(WsFailure::Protocol),
     }
 }
 
 /// Writes each batch (feed every frame, flush once, report), then closes the socket.
 async fn write(
-    mut sink: WebSocketSender<Box<dyn Stream>>,
+    sink: &mut WebSocketSender<Box<dyn Stream>>,
     mut commands: UnboundedReceiver<WriterCommand>,
     socket: RequestId,
     inputs: &UnboundedSender<Input>,

@@ -8,20 +8,21 @@
 //! into the server. One timer task sleeps until the core's next deadline; any input that moves
 //! the deadline earlier wakes it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant;
 
+use engineio_core::id_map::IdMap;
 use engineio_core::runtime::Runtime;
 use engineio_core::{
     DisconnectReason, Event, Frame, Message, RequestId, Response, Server as CoreServer, Sid,
-    Transmit,
+    Transmit, WsFailure,
 };
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
 
-use super::handlers::{run_jobs, Handlers, Job};
+use super::handlers::{run_jobs, run_jobs_here, Handlers, Job};
 use super::incoming::{IncomingSender, Socket};
 use super::notify::Notify;
 use super::options::ServerOptions;
@@ -73,6 +74,15 @@ impl SessionEntry {
     }
 }
 
+/// Where a session's queued handler jobs start running.
+#[derive(Debug, Clone, Copy)]
+enum JobPlacement {
+    /// On a task of their own (the caller may be application code holding its own locks).
+    Spawned,
+    /// On the calling task, which only does socket I/O, as long as handlers finish at once.
+    Here,
+}
+
 /// Work that must happen after the lock is released.
 pub(crate) enum Action {
     Authorize(RequestId, Arc<ConnectRequest>),
@@ -84,9 +94,11 @@ pub(crate) enum Action {
 
 pub(crate) struct State {
     pub(crate) core: CoreServer,
-    pending: HashMap<RequestId, Pending>,
-    sockets: HashMap<RequestId, mpsc::UnboundedSender<WsCommand>>,
-    pub(crate) sessions: HashMap<Sid, SessionEntry>,
+    pending: IdMap<RequestId, Pending>,
+    sockets: IdMap<RequestId, mpsc::UnboundedSender<WsCommand>>,
+    pub(crate) sessions: IdMap<Sid, SessionEntry>,
+    /// Sockets whose end the runtime reported during this input; forgotten after the drain.
+    ended_sockets: Vec<RequestId>,
     /// The deadline the timer task sleeps until.
     armed: Option<Instant>,
 }
@@ -123,9 +135,10 @@ impl Shared {
             incoming,
             state: Mutex::new(State {
                 core,
-                pending: HashMap::new(),
-                sockets: HashMap::new(),
-                sessions: HashMap::new(),
+                pending: IdMap::default(),
+                sockets: IdMap::default(),
+                sessions: IdMap::default(),
+                ended_sockets: Vec::new(),
                 armed: None,
             }),
             next_id: AtomicU64::new(1),
@@ -151,6 +164,14 @@ impl Shared {
     /// Locks the state, runs `act` at the current time, drains the core, unlocks, and performs
     /// the resulting actions.
     pub(crate) fn with_state<R>(self: &Arc<Self>, act: impl FnOnce(&mut State, Instant) -> R) -> R {
+        self.with_state_on(JobPlacement::Spawned, act)
+    }
+
+    fn with_state_on<R>(
+        self: &Arc<Self>,
+        placement: JobPlacement,
+        act: impl FnOnce(&mut State, Instant) -> R,
+    ) -> R {
         let now = self.runtime.now();
         let (result, actions) = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -158,7 +179,7 @@ impl Shared {
             let actions = self.drain(&mut state);
             (result, actions)
         };
-        self.perform(actions);
+        self.perform(actions, placement);
         result
     }
 
@@ -168,6 +189,19 @@ impl Shared {
         act: impl FnOnce(&mut CoreServer, Instant) -> R,
     ) -> R {
         self.with_state(|state, now| act(&mut state.core, now))
+    }
+
+    /// [`with_core`](Self::with_core) for input read from a socket, by the task that read it.
+    ///
+    /// No application code is on that task's stack, so message and disconnect handlers that
+    /// finish at their first poll run right here, in order, instead of on a task spawned per
+    /// message: an echo costs no task switch. The first handler that waits moves, with the
+    /// rest of its session's queue, to a task of its own.
+    pub(crate) fn with_core_on_io_task<R>(
+        self: &Arc<Self>,
+        act: impl FnOnce(&mut CoreServer, Instant) -> R,
+    ) -> R {
+        self.with_state_on(JobPlacement::Here, |state, now| act(&mut state.core, now))
     }
 
     /// Registers a new request and hands it to the core.
@@ -210,6 +244,9 @@ impl Shared {
             if !progressed {
                 break;
             }
+        }
+        for socket in state.ended_sockets.drain(..) {
+            state.sockets.remove(&socket);
         }
         let deadline = state.core.poll_timeout();
         if deadline.is_some_and(|d| state.armed.is_none_or(|armed| d < armed)) {
@@ -302,7 +339,7 @@ impl Shared {
         }
     }
 
-    fn perform(self: &Arc<Self>, actions: Vec<Action>) {
+    fn perform(self: &Arc<Self>, actions: Vec<Action>, placement: JobPlacement) {
         for action in actions {
             let server = Server {
                 shared: Arc::clone(self),
@@ -321,7 +358,10 @@ impl Shared {
                         incoming.push(socket.bind(server));
                     }
                 }
-                Action::RunJobs(sid) => self.runtime.spawn(Box::pin(run_jobs(server, sid))),
+                Action::RunJobs(sid) => match placement {
+                    JobPlacement::Here => run_jobs_here(server, sid),
+                    JobPlacement::Spawned => self.runtime.spawn(Box::pin(run_jobs(server, sid))),
+                },
                 Action::SpawnJob(sid, job) => {
                     self.runtime
                         .spawn(Box::pin(super::handlers::run_job(server, sid, job)));
@@ -406,13 +446,6 @@ fn route_transmit(state: &mut State, transmit: Transmit) {
     }
 }
 
-impl State {
-    /// Forgets a socket the runtime saw close.
-    pub(crate) fn forget_socket(&mut self, socket: RequestId) {
-        self.sockets.remove(&socket);
-    }
-}
-
 /// Sleeps until the core's next deadline (or a wake-up), then runs its timeouts. Ends when the
 /// server is dropped.
 async fn timer_task(shared: Weak<Shared>, wake: Arc<Notify>) {
@@ -440,24 +473,25 @@ async fn timer_task(shared: Weak<Shared>, wake: Arc<Notify>) {
 }
 
 /// Why a WebSocket ended, as the core wants to hear it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SocketEnd {
+    /// A close frame, or the connection ended.
     Closed,
-    Error { too_large: bool },
+    /// The WebSocket library refused what the client sent.
+    Failed(WsFailure),
 }
 
 impl Shared {
     /// Reports the end of a WebSocket to the core.
     pub(crate) fn socket_ended(self: &Arc<Self>, socket: RequestId, end: SocketEnd) {
         self.with_state(|state, now| {
-            // The core hears first, so that a close it answers with (1002, 1009) still reaches
-            // the socket's writer; then the socket is forgotten.
             match end {
                 SocketEnd::Closed => state.core.handle_ws_closed(now, socket),
-                SocketEnd::Error { too_large } => {
-                    state.core.handle_ws_error(now, socket, too_large)
-                }
+                SocketEnd::Failed(failure) => state.core.handle_ws_error(now, socket, failure),
             }
-            state.forget_socket(socket);
+            // Forgotten only after the drain, so that the close the core answers a failure
+            // with (1002, 1007, 1009) still reaches the socket's writer.
+            state.ended_sockets.push(socket);
         });
     }
 

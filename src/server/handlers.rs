@@ -11,6 +11,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Context;
 
 use engineio_core::{Authorization, DisconnectReason, Message, RequestId, Sid};
 
@@ -88,15 +89,57 @@ pub(crate) async fn connect(server: Server, sid: Sid, info: Arc<ConnectRequest>)
 pub(crate) async fn run_jobs(server: Server, sid: Sid) {
     while let Some((job, inbox)) = server.shared.next_job(&sid) {
         let last = matches!(job, Job::Disconnect(_));
-        if let (Job::Message(message), Some(mut inbox)) = (&job, inbox) {
-            // The stream face: wait for room rather than drop (backpressure on this session).
-            let _ = futures_util::SinkExt::send(&mut inbox, message.clone()).await;
-        }
-        run_job(server.clone(), sid, job).await;
+        run_queued_job(server.clone(), sid, job, inbox).await;
         if last {
             return;
         }
     }
+}
+
+/// Works through a session's job queue on the calling task while each job finishes at its
+/// first poll; the first job that waits is moved, with the rest of the queue, to a spawned
+/// task (which polls it again with its own waker, as the `Future` contract allows).
+pub(crate) fn run_jobs_here(server: Server, sid: Sid) {
+    while let Some((job, inbox)) = server.shared.next_job(&sid) {
+        let last = matches!(job, Job::Disconnect(_));
+        let mut job: BoxFuture<()> = match (job, inbox) {
+            // The common case: the message handler's own (already boxed) future.
+            (Job::Message(message), None) => match &server.shared.handlers.message {
+                Some(handler) => handler(server.clone(), sid, message),
+                None => continue,
+            },
+            (job, inbox) => Box::pin(run_queued_job(server.clone(), sid, job, inbox)),
+        };
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        if job.as_mut().poll(&mut cx).is_pending() {
+            let runtime = Arc::clone(&server.shared.runtime);
+            runtime.spawn(Box::pin(async move {
+                job.await;
+                if !last {
+                    run_jobs(server, sid).await;
+                }
+            }));
+            return;
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// Runs one job taken from a session's queue, first handing a message to the stream face's
+/// inbox when there is one.
+async fn run_queued_job(
+    server: Server,
+    sid: Sid,
+    job: Job,
+    inbox: Option<futures_channel::mpsc::Sender<Message>>,
+) {
+    if let (Job::Message(message), Some(mut inbox)) = (&job, inbox) {
+        // The stream face: wait for room rather than drop (backpressure on this session).
+        let _ = futures_util::SinkExt::send(&mut inbox, message.clone()).await;
+    }
+    run_job(server, sid, job).await;
 }
 
 /// Runs one job's handler.

@@ -40,7 +40,7 @@ where
     let cors = cors::check(&options.http.cors, &parts.headers, secure);
     if matches!(cors, CorsDecision::Rejected) {
         tracing::debug!(origin = ?parts.headers.get(header::ORIGIN), "refused origin");
-        return cors::rejected().map(Full::new);
+        return response::origin_refused(&parts.headers).map(Full::new);
     }
     if parts.method == http::Method::OPTIONS {
         return cors::preflight(&cors, options.http.cors_credentials, &parts.headers)
@@ -123,7 +123,7 @@ where
         match frame {
             Some(Ok(frame)) => {
                 if let Ok(chunk) = frame.into_data() {
-                    shared.with_core(|core, now| core.handle_body(now, id, chunk));
+                    shared.with_core_on_io_task(|core, now| core.handle_body(now, id, chunk));
                 }
             }
             Some(Err(error)) => {
@@ -137,7 +137,7 @@ where
                 }));
             }
             None => {
-                shared.with_core(|core, now| core.handle_body_end(now, id));
+                shared.with_core_on_io_task(|core, now| core.handle_body_end(now, id));
                 return outcomes.next().await;
             }
         }

@@ -4,6 +4,12 @@
 //! Writes follow the core's flow control: the core hands out one batch of frames at a time;
 //! the writer feeds them all, flushes once, and reports `handle_ws_written`, and the next
 //! batch holds everything queued meanwhile. A burst of messages therefore costs one flush.
+//!
+//! When the library refuses what the client sent (RFC 6455 §7.4.1: 1002 for a framing
+//! violation, 1007 for a text message that is not UTF-8, 1009 for a frame or message over
+//! `maxPayload`), the connection can still be written: the core answers with a close frame
+//! carrying that code, the writer sends it, and the connection ends with a lingering close,
+//! because the client may still be sending the rest of a frame the server will never read.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,13 +17,14 @@ use std::time::Duration;
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
-use async_tungstenite::WebSocketStream;
+use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use bytes::Bytes;
-use engineio_core::runtime::Stream;
-use engineio_core::{ByteString, Frame, RequestId};
+use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
+use engineio_core::runtime::{Runtime, Stream};
+use engineio_core::{ByteString, Frame, RequestId, WsFailure};
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{AsyncReadExt, AsyncWriteExt, SinkExt, StreamExt};
 use http::header::{self, HeaderValue};
 use http_body_util::Full;
 
@@ -98,96 +105,186 @@ fn socket_config(shared: &Shared) -> WebSocketConfig {
 }
 
 /// Runs one socket until either side ends it.
+///
+/// The reader and the writer run side by side and give their halves back when they stop, so
+/// that a socket failed by a protocol error can be closed the lingering way (see
+/// [`linger_close`]) once the writer has sent the core's close frame.
 async fn run(
     shared: Arc<Shared>,
     id: RequestId,
     socket: WebSocketStream<Box<dyn Stream>>,
-    mut commands: mpsc::UnboundedReceiver<WsCommand>,
+    commands: mpsc::UnboundedReceiver<WsCommand>,
 ) {
-    let (mut sink, mut stream) = socket.split();
-    let reader_shared = Arc::clone(&shared);
-    let reader = async move {
-        let shared = reader_shared;
-        while let Some(item) = stream.next().await {
-            let frame = match item {
-                Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
-                    Ok(text) => Frame::Text(text),
-                    Err(_) => return SocketEnd::Error { too_large: false },
-                },
-                Ok(WsMessage::Binary(bytes)) => Frame::Binary(bytes),
-                Ok(WsMessage::Close(_)) => return SocketEnd::Closed,
-                Ok(_) => continue,
-                Err(tungstenite::Error::Capacity(_)) => {
-                    return SocketEnd::Error { too_large: true }
-                }
-                Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                    return SocketEnd::Closed
-                }
-                Err(tungstenite::Error::Io(_))
-                | Err(tungstenite::Error::Protocol(
-                    tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-                )) => return SocketEnd::Closed,
-                Err(error) => {
-                    tracing::debug!(%error, "websocket error");
-                    return SocketEnd::Error { too_large: false };
-                }
-            };
-            shared.with_core(|core, now| core.handle_ws_frame(now, id, frame));
-        }
-        SocketEnd::Closed
-    };
-    let writer_shared = Arc::clone(&shared);
-    let writer = async move {
-        let shared = writer_shared;
-        while let Some(command) = commands.next().await {
-            match command {
-                WsCommand::Send(frames) => {
-                    for frame in frames {
-                        if sink.feed(to_message(frame)).await.is_err() {
-                            return;
+    let (sink, stream) = socket.split();
+    let reader = Box::pin(read_frames(Arc::clone(&shared), id, stream));
+    let writer = Box::pin(write_frames(Arc::clone(&shared), id, sink, commands));
+    match select(reader, writer).await {
+        Either::Left(((end, stream), writer)) => {
+            shared.socket_ended(id, end);
+            // A failure is answered by the core with a close frame (1002, 1007 or 1009),
+            // which the writer sends and then stops; a plain close stops it at once.
+            let deadline = shared.runtime.now() + CLOSE_LINGER;
+            let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
+            if let Either::Left((mut sink, _)) = select(writer, linger).await {
+                match end {
+                    SocketEnd::Failed(_) => {
+                        if let Ok(socket) = WebSocketStream::reunite(sink, stream) {
+                            linger_close(&*shared.runtime, socket.into_inner()).await;
                         }
                     }
-                    if sink.flush().await.is_err() {
-                        return;
+                    SocketEnd::Closed => {
+                        // The library queued the answer to the client's close frame: send it.
+                        let deadline = shared.runtime.now() + CLOSE_LINGER;
+                        let sleep = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
+                        let _ = select(sink.flush(), sleep).await;
                     }
-                    shared.with_core(|core, now| core.handle_ws_written(now, id));
-                }
-                WsCommand::Close(code) => {
-                    let close = CloseFrame {
-                        code: CloseCode::from(code),
-                        reason: Utf8Bytes::from_static(""),
-                    };
-                    let _ = sink.send(WsMessage::Close(Some(close))).await;
-                    return;
                 }
             }
         }
-    };
-    let reader = Box::pin(reader);
-    match select(reader, Box::pin(writer)).await {
-        Either::Left((end, writer)) => {
-            let failed = matches!(end, SocketEnd::Error { .. });
-            shared.socket_ended(id, end);
-            if failed {
-                // The core answers a protocol error with a close frame (1002, or 1009 for a
-                // message over maxPayload): let the writer send it, for a moment at most.
-                let deadline = shared.runtime.now() + CLOSE_LINGER;
-                let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
-                let _ = select(writer, linger).await;
-            }
-        }
-        Either::Right(((), reader)) => {
+        Either::Right((_sink, reader)) => {
             // The core closed the socket (or the write failed): give the client a moment to
             // answer the close frame, then drop the connection.
             let deadline = shared.runtime.now() + CLOSE_LINGER;
             let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
             let end = match select(reader, linger).await {
-                Either::Left((end, _)) => end,
+                Either::Left(((end, _stream), _)) => end,
                 Either::Right(_) => SocketEnd::Closed,
             };
             shared.socket_ended(id, end);
         }
     }
+}
+
+/// Hands every data frame to the core until the socket ends; returns how it ended and the
+/// read half.
+async fn read_frames(
+    shared: Arc<Shared>,
+    id: RequestId,
+    mut stream: WebSocketReceiver<Box<dyn Stream>>,
+) -> (SocketEnd, WebSocketReceiver<Box<dyn Stream>>) {
+    while let Some(item) = stream.next().await {
+        let frame = match item {
+            Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
+                Ok(text) => Frame::Text(text),
+                Err(_) => return (SocketEnd::Failed(WsFailure::InvalidUtf8), stream),
+            },
+            Ok(WsMessage::Binary(bytes)) => Frame::Binary(bytes),
+            Ok(WsMessage::Close(_)) => return (SocketEnd::Closed, stream),
+            // Pings are answered by the library; pongs and raw frames mean nothing here.
+            Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => continue,
+            Err(error) => {
+                let end = socket_end(&error);
+                tracing::debug!(%error, ?end, "websocket ended");
+                return (end, stream);
+            }
+        };
+        shared.with_core_on_io_task(|core, now| core.handle_ws_frame(now, id, frame));
+    }
+    (SocketEnd::Closed, stream)
+}
+
+/// Writes the batches and the close the core hands out; returns the write half when told to
+/// close, when the core forgets the socket, or when a write fails.
+async fn write_frames(
+    shared: Arc<Shared>,
+    id: RequestId,
+    mut sink: WebSocketSender<Box<dyn Stream>>,
+    mut commands: mpsc::UnboundedReceiver<WsCommand>,
+) -> WebSocketSender<Box<dyn Stream>> {
+    while let Some(command) = commands.next().await {
+        let frames = match command {
+            WsCommand::Send(frames) => frames,
+            WsCommand::Close(code) => return send_close(sink, code).await,
+        };
+        if feed(&mut sink, frames).await.is_err() {
+            return sink;
+        }
+        // The batch is in the library's buffer: report it written before the flush, so that
+        // what queued in the core meanwhile (typically the rest of a burst the reader just
+        // handled) comes out as one more batch and leaves in the same write. At most two
+        // batches wait for one flush, so the core's buffer limits still hold.
+        shared.with_core(|core, now| core.handle_ws_written(now, id));
+        let second = match commands.try_recv() {
+            Ok(WsCommand::Send(frames)) => {
+                if feed(&mut sink, frames).await.is_err() {
+                    return sink;
+                }
+                true
+            }
+            Ok(WsCommand::Close(code)) => return send_close(sink, code).await,
+            Err(_) => false,
+        };
+        if sink.flush().await.is_err() {
+            return sink;
+        }
+        if second {
+            shared.with_core(|core, now| core.handle_ws_written(now, id));
+        }
+    }
+    sink
+}
+
+/// Buffers `frames` in the library without flushing them.
+async fn feed(
+    sink: &mut WebSocketSender<Box<dyn Stream>>,
+    frames: Vec<Frame>,
+) -> Result<(), tungstenite::Error> {
+    for frame in frames {
+        sink.feed(to_message(frame)).await?;
+    }
+    Ok(())
+}
+
+/// Sends a close frame with `code` after whatever is buffered, and hands the write half back.
+async fn send_close(
+    mut sink: WebSocketSender<Box<dyn Stream>>,
+    code: u16,
+) -> WebSocketSender<Box<dyn Stream>> {
+    let close = CloseFrame {
+        code: CloseCode::from(code),
+        reason: Utf8Bytes::from_static(""),
+    };
+    let _ = sink.send(WsMessage::Close(Some(close))).await;
+    sink
+}
+
+/// What a WebSocket library error means for the core: the peer went away (a transport
+/// close), or it broke the protocol in a way RFC 6455 gives a close code for.
+fn socket_end(error: &tungstenite::Error) -> SocketEnd {
+    use tungstenite::error::ProtocolError;
+    use tungstenite::Error;
+    match error {
+        Error::ConnectionClosed
+        | Error::AlreadyClosed
+        | Error::Io(_)
+        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => SocketEnd::Closed,
+        Error::Capacity(_) => SocketEnd::Failed(WsFailure::TooLarge),
+        Error::Utf8(_) => SocketEnd::Failed(WsFailure::InvalidUtf8),
+        _ => SocketEnd::Failed(WsFailure::Protocol),
+    }
+}
+
+/// Closes a connection whose client may still be sending (see
+/// [`engineio_core::http::linger`]): shut the write side down, then read and drop what comes
+/// until the client closes, [`LINGER_BYTES`] were dropped or [`LINGER_TIME`] passed.
+async fn linger_close(runtime: &dyn Runtime, mut stream: Box<dyn Stream>) {
+    let deadline = runtime.now() + LINGER_TIME;
+    let drain = async {
+        // `close` on a TCP stream is a write shutdown: a FIN after the close frame.
+        let _ = stream.close().await;
+        // On the heap, and only now: an array here would sit in every socket's future,
+        // idle or not, for the socket's whole life.
+        let mut buf = vec![0u8; 8 * 1024];
+        let mut dropped = 0;
+        while dropped < LINGER_BYTES {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => dropped += read,
+            }
+        }
+    };
+    let timeout = engineio_core::runtime::sleep_until(runtime, deadline);
+    let _ = select(std::pin::pin!(drain), timeout).await;
 }
 
 fn to_message(frame: Frame) -> WsMessage {

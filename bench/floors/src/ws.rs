@@ -25,7 +25,7 @@ use crate::io::HyperIo;
 
 /// The WebSocket read buffer: the engineio server's default (`ws_read_buffer` in
 /// `src/server/options.rs`), not tungstenite's 128 KiB, which it zero-fills before every read.
-pub const WS_READ_BUFFER: usize = 8 * 1024;
+pub const WS_READ_BUFFER: usize = 4 * 1024;
 
 /// Serves WebSocket echo on every connection `listener` accepts; `burst` selects one flush
 /// per burst of readable frames instead of one per message.

@@ -304,8 +304,8 @@ impl EventLoop {
                 server.handle_ws_frame(now, socket, frame);
             }
             Input::Ws(socket, ws::Input::Closed) => server.handle_ws_closed(now, socket),
-            Input::Ws(socket, ws::Input::Failed { too_large }) => {
-                server.handle_ws_error(now, socket, too_large);
+            Input::Ws(socket, ws::Input::Failed(failure)) => {
+                server.handle_ws_error(now, socket, failure);
             }
         }
         self.drain(now);

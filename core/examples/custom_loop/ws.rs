@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 
 use bytes::Bytes;
-use engineio_core::{ByteString, Frame, RequestId};
+use engineio_core::{ByteString, Frame, RequestId, WsFailure};
 use mio::net::TcpStream;
 use tungstenite::error::ProtocolError;
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -33,8 +33,8 @@ pub(crate) enum Input {
     Frame(Frame),
     /// The peer closed the socket, or the connection ended.
     Closed,
-    /// A protocol error; `too_large` when a message or frame exceeded `maxPayload`.
-    Failed { too_large: bool },
+    /// A protocol error (too large, invalid UTF-8, or another framing violation).
+    Failed(WsFailure),
 }
 
 /// A WebSocket connection.
@@ -100,7 +100,7 @@ impl WsConn {
             match self.ws.read() {
                 Ok(Message::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
                     Ok(text) => self.inbox.push_back(Frame::Text(text)),
-                    Err(_) => self.finish(Input::Failed { too_large: false }),
+                    Err(_) => self.finish(Input::Failed(WsFailure::InvalidUtf8)),
                 },
                 Ok(Message::Binary(bytes)) => self.inbox.push_back(Frame::Binary(bytes)),
                 // Ping, pong, close: tungstenite answers; after a close the next read says
@@ -206,8 +206,9 @@ fn end_of(error: &Error) -> Input {
         | Error::AlreadyClosed
         | Error::Io(_)
         | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => Input::Closed,
-        Error::Capacity(_) => Input::Failed { too_large: true },
-        _ => Input::Failed { too_large: false },
+        Error::Capacity(_) => Input::Failed(WsFailure::TooLarge),
+        Error::Utf8(_) => Input::Failed(WsFailure::InvalidUtf8),
+        _ => Input::Failed(WsFailure::Protocol),
     }
 }
 

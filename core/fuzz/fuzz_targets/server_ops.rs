@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use arbitrary::Arbitrary;
 use engineio_core::{Authorization, BufferLimits, Bytes, Event, Frame, Message, Method};
 use engineio_core::{OverflowPolicy, Request, RequestId as Id, SendError, Server, ServerConfig};
-use engineio_core::{Sid, Transmit};
+use engineio_core::{Sid, Transmit, WsFailure};
 use libfuzzer_sys::fuzz_target;
 
 /// A packet for a body or a text frame: a protocol string, or fuzzed text.
@@ -48,7 +48,7 @@ enum Op {
     Post(u8, Vec<Text>), // a valid POST for a known sid, its body if asked for, and its end
     Upgrade(u8, u8),     // a valid WebSocket upgrade for a known sid, then 0-2 of `2probe`, `5`
     Body(u8, Vec<Text>, Option<Vec<u8>>), BodyEnd(u8), RequestClosed(u8),
-    WsFrame(u8, Text, Option<Vec<u8>>), WsWritten(u8), WsClosed(u8), WsError(u8, bool),
+    WsFrame(u8, Text, Option<Vec<u8>>), WsWritten(u8), WsClosed(u8), WsError(u8, u8),
     Advance(u16),
     Send(u8, Text, bool), Close(u8), CloseAll, Shutdown,
     Authorize(u8, bool), Accept(u8), Reject(u8),
@@ -301,9 +301,14 @@ impl Model {
                     s.handle_ws_closed(t, id);
                 }
             }
-            Op::WsError(i, too_large) => {
+            Op::WsError(i, failure) => {
+                let failures = [
+                    WsFailure::Protocol,
+                    WsFailure::InvalidUtf8,
+                    WsFailure::TooLarge,
+                ];
                 if let Some(id) = pick(&self.sockets, i) {
-                    s.handle_ws_error(t, id, too_large);
+                    s.handle_ws_error(t, id, failures[usize::from(failure % 3)]);
                 }
             }
             Op::Advance(by) => {

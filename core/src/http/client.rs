@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue, COOKIE, SET_COOKIE};
 
+use super::backlog::DEFAULT_MAX_PENDING_MESSAGES;
 use super::error::ConnectError;
 use super::url::{normalize_path, Target};
 use crate::client::ClientConfig;
@@ -74,6 +75,9 @@ pub struct ClientOptions {
     pub tls: TlsOptions,
     /// The core's settings.
     pub config: ClientConfig,
+    /// The most messages read from the server and not yet taken by the application before the
+    /// client stops reading (see [`Backlog`](super::backlog::Backlog); default 1024).
+    pub max_pending_messages: usize,
 }
 
 impl Default for ClientOptions {
@@ -87,6 +91,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(5),
             tls: TlsOptions::default(),
             config: ClientConfig::default(),
+            max_pending_messages: DEFAULT_MAX_PENDING_MESSAGES,
         }
     }
 }
@@ -130,6 +135,7 @@ impl ClientOptions {
             .field("headers", &self.headers)
             .field("engineio_path", &self.engineio_path)
             .field("request_timeout", &self.request_timeout)
+            .field("max_pending_messages", &self.max_pending_messages)
             .field("ssl_verify", &self.tls.verify)
             .field("config", &self.config);
     }
@@ -155,6 +161,7 @@ impl ClientOptions {
             headers: RequestHeaders::new(self.headers),
             request_timeout: self.request_timeout,
             tls: self.tls,
+            max_pending_messages: self.max_pending_messages,
         })
     }
 }
@@ -172,6 +179,8 @@ pub struct ConnectPlan {
     pub request_timeout: Duration,
     /// The TLS choices (used when the target is secure).
     pub tls: TlsOptions,
+    /// The bound of the client's inbound backlog.
+    pub max_pending_messages: usize,
 }
 
 /// The headers every request of one client carries: the application's own, and the cookies

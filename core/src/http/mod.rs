@@ -9,11 +9,13 @@
 //! `http` crate's types and return complete `http::Response<Bytes>` values where they answer
 //! on their own (preflight, refusal, static file).
 
+pub mod backlog;
 pub mod client;
 pub mod compression;
 pub mod cookie;
 pub mod cors;
 pub mod error;
+pub mod linger;
 pub mod options;
 pub mod refusal;
 pub mod request;

@@ -131,9 +131,8 @@ mod tests {
     #[test]
     fn handshake_request_does_not_keep_the_read_buffer_alive() {
         // A parser's read buffer, with the head's values as slices of it (as hyper does).
-        let buffer = bytes::Bytes::from(
-            b"/engine.io/?EIO=4&transport=websocket value custom-name".to_vec(),
-        );
+        let buffer =
+            bytes::Bytes::from(b"/engine.io/?EIO=4&transport=websocket value custom-name".to_vec());
         let uri = http::Uri::from_maybe_shared(buffer.slice(0..37)).unwrap();
         let mut headers = http::HeaderMap::new();
         let value = http::HeaderValue::from_maybe_shared(buffer.slice(38..43)).unwrap();

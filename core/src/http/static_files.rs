@@ -668,6 +668,27 @@ mod tests {
         }
     }
 
+    /// Found by the `http_helpers` fuzz target: a default file name that is empty, absolute
+    /// or climbs out never takes a URL ending in `/` outside the directory; an empty one
+    /// names the directory itself, which is answered 404.
+    #[test]
+    fn odd_default_file_names_stay_inside() {
+        let (_tmp, public) = fixture();
+        let inside = |files: &StaticFiles| {
+            resolve(files, "/static/").map(|file| file.path.starts_with(&public))
+        };
+        let empty = StaticFiles::new().dir("/static/", &public).default_file("");
+        assert_eq!(inside(&empty), Some(true));
+        let dir = resolve(&empty, "/static/").unwrap();
+        assert_eq!(respond(&dir).status(), StatusCode::NOT_FOUND);
+        for name in ["../secret", "/etc/passwd", "a/../../b"] {
+            let files = StaticFiles::new()
+                .dir("/static/", &public)
+                .default_file(name);
+            assert_ne!(inside(&files), Some(false), "{name}");
+        }
+    }
+
     #[test]
     fn later_entry_replaces_earlier() {
         let files = StaticFiles::new().file("/a", "/x").file("/a", "/y");

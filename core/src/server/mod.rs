@@ -36,7 +36,7 @@ mod session;
 mod timers;
 mod websocket;
 
-use std::collections::HashMap;
+use crate::id_map::IdMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,7 +44,7 @@ use bytes::Bytes;
 
 use crate::packet::{Frame, Message};
 use crate::sid::{Sid, SidGenerator};
-use crate::types::{DisconnectReason, RequestId, SendError, Transport};
+use crate::types::{DisconnectReason, RequestId, SendError, Transport, WsFailure};
 
 pub use config::ServerConfig;
 pub use outputs::{Event, Transmit};
@@ -97,8 +97,8 @@ struct PendingHandshake {
 pub struct Server {
     config: Arc<ServerConfig>,
     sids: SidGenerator,
-    sessions: HashMap<Sid, Session>,
-    pending: HashMap<RequestId, PendingHandshake>,
+    sessions: IdMap<Sid, Session>,
+    pending: IdMap<RequestId, PendingHandshake>,
     timers: Timers,
     out: Outputs,
     shutting_down: bool,
@@ -111,8 +111,8 @@ impl Server {
         Self {
             config,
             sids: SidGenerator::new(seed),
-            sessions: HashMap::new(),
-            pending: HashMap::new(),
+            sessions: IdMap::default(),
+            pending: IdMap::default(),
             timers: Timers::default(),
             out: Outputs::default(),
             shutting_down: false,
@@ -308,20 +308,19 @@ impl Server {
     /// The WebSocket closed (a close frame, or the connection ended).
     pub fn handle_ws_closed(&mut self, now: Instant, socket: RequestId) {
         self.with_route(now, socket, |session, ctx| {
-            session.handle_ws_gone(socket, DisconnectReason::TransportClose, ctx);
+            session.handle_ws_gone(socket, DisconnectReason::TransportClose, None, ctx);
         });
     }
 
-    /// The WebSocket library failed on `socket`: a protocol error, or a message larger than
-    /// `maxPayload` when `too_large` is set.
-    pub fn handle_ws_error(&mut self, now: Instant, socket: RequestId, too_large: bool) {
-        let reason = if too_large {
-            DisconnectReason::PayloadTooLarge
-        } else {
-            DisconnectReason::TransportError(crate::TransportError::WebSocket)
-        };
+    /// The WebSocket library failed on `socket` (see [`WsFailure`]). The socket can still be
+    /// written, so the core answers with a [`Transmit::WsClose`] carrying the failure's code
+    /// (1002, 1007 or 1009): on the session's socket the session then ends with
+    /// [`WsFailure::reason`]; on an upgrade probe only the probe is dropped and the session
+    /// stays on polling. A socket the core no longer knows gets nothing.
+    pub fn handle_ws_error(&mut self, now: Instant, socket: RequestId, failure: WsFailure) {
         self.with_route(now, socket, |session, ctx| {
-            session.handle_ws_gone(socket, reason, ctx);
+            let code = failure.close_code();
+            session.handle_ws_gone(socket, failure.reason(), Some(code), ctx);
         });
     }
 

@@ -1,6 +1,8 @@
 //! The server's output queues and its table of live requests.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::id_map::IdMap;
 use std::time::Instant;
 
 use crate::packet::Frame;
@@ -58,7 +60,7 @@ pub enum Transmit {
     WsClose {
         /// The socket.
         socket: RequestId,
-        /// 1000 normal, 1002 protocol error, 1009 message too big.
+        /// 1000 normal, 1002 protocol error, 1007 invalid UTF-8, 1009 message too big.
         code: u16,
     },
 }
@@ -137,7 +139,7 @@ pub(crate) enum RouteKind {
 pub(crate) struct Outputs {
     pub(crate) transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
-    pub(crate) routes: HashMap<RequestId, (Sid, RouteKind)>,
+    pub(crate) routes: IdMap<RequestId, (Sid, RouteKind)>,
 }
 
 impl Outputs {

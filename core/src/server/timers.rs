@@ -6,9 +6,10 @@
 //! saves a search. Heartbeats are thus timer entries, never tasks.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::time::Instant;
 
+use crate::id_map::IdMap;
 use crate::sid::Sid;
 use crate::types::RequestId;
 
@@ -23,7 +24,7 @@ pub(crate) enum TimerOwner {
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Instant, TimerOwner)>>,
     /// The earliest deadline currently in the heap for each owner.
-    scheduled: HashMap<TimerOwner, Instant>,
+    scheduled: IdMap<TimerOwner, Instant>,
 }
 
 impl Timers {

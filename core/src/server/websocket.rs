@@ -102,22 +102,31 @@ impl Session {
         }
     }
 
-    /// `socket` closed, or failed with `reason`.
+    /// `socket` closed, or failed with `reason`; `close` is the code a failed socket, still
+    /// writable, is closed with (the library's verdict: 1002, 1007 or 1009).
     pub(crate) fn handle_ws_gone(
         &mut self,
         socket: RequestId,
         reason: DisconnectReason,
+        close: Option<u16>,
         ctx: &mut Ctx<'_>,
     ) {
         if self.socket == Some(socket) {
-            if reason == DisconnectReason::TransportClose {
+            if reason == DisconnectReason::TransportClose || close.is_some() {
                 self.socket = None;
                 ctx.out.unroute(socket);
+            }
+            if let Some(code) = close {
+                // Nothing queued follows a protocol failure: the close frame is all there is.
+                ctx.out.ws_close(socket, code);
             }
             self.terminate(reason, ctx);
         } else if self.upgrade.is_some_and(|upgrade| upgrade.socket == socket) {
             self.upgrade = None;
             ctx.out.unroute(socket);
+            if let Some(code) = close {
+                ctx.out.ws_close(socket, code);
+            }
         }
     }
 }

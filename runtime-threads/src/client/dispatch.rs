@@ -7,6 +7,11 @@
 //! never a drop). Once the connection has ended the remaining messages go onto the queue
 //! without waiting, so that [`Client::wait`] returns even if nobody reads them.
 //!
+//! Every message delivered (its handler has run, or it is on the `recv` queue) releases its
+//! unit of the inbound [`Backlog`], on which the transport's readers wait: the job channel
+//! never holds more than the backlog's bound (plus, on polling, one response), because the
+//! readers stop reading while it is full.
+//!
 //! No lock is held while user code runs, so handlers may call back into the [`Client`].
 
 use std::cell::Cell;
@@ -16,6 +21,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
+use engineio_core::http::backlog::Backlog;
 use engineio_core::{DisconnectReason, Message, Transport};
 
 use super::engine::Input;
@@ -66,6 +72,8 @@ pub(super) struct Shared {
     pub(super) inputs: Sender<Input>,
     status: Mutex<Status>,
     changed: Condvar,
+    /// The messages read and not yet delivered; the transport's readers wait on it.
+    pub(super) backlog: Arc<Backlog>,
 }
 
 thread_local! {
@@ -74,11 +82,12 @@ thread_local! {
 }
 
 impl Shared {
-    pub(super) fn new(inputs: Sender<Input>) -> Self {
+    pub(super) fn new(inputs: Sender<Input>, backlog: Arc<Backlog>) -> Self {
         Self {
             inputs,
             status: Mutex::default(),
             changed: Condvar::new(),
+            backlog,
         }
     }
 
@@ -216,10 +225,13 @@ pub(super) fn run(
                     call(|| handler(client()));
                 }
             }
-            Job::Message(message) => match &handlers.on_message {
-                Some(handler) => call(|| handler(client(), message)),
-                None => shared.push(message),
-            },
+            Job::Message(message) => {
+                match &handlers.on_message {
+                    Some(handler) => call(|| handler(client(), message)),
+                    None => shared.push(message),
+                }
+                shared.backlog.release(1);
+            }
             Job::Disconnect(reason) => {
                 if let Some(handler) = &handlers.on_disconnect {
                     call(|| handler(client(), reason));

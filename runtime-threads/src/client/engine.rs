@@ -6,6 +6,11 @@
 //! `poll_transmit` and `poll_event` until `None`: each transmit becomes a job for a polling
 //! [`Worker`], a new WebSocket, or a command to a socket's writer, and each event a job for the
 //! dispatcher. It stops after the terminal event. Every protocol decision is the core's.
+//!
+//! The engine keeps the inbound [`Backlog`](engineio_core::http::backlog::Backlog) exact:
+//! each WebSocket data frame arrives with the unit its reader reserved, which the message the
+//! core makes of it takes over (or which is released when the frame makes none); a poll
+//! response's messages are added as they come. The dispatcher releases them once delivered.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -92,6 +97,9 @@ struct Io {
     /// Sockets with a batch being written (the last one may carry the close packet).
     writing: HashSet<RequestId>,
     ended: Option<DisconnectReason>,
+    /// Backlog units reserved by the readers for the input just fed, not yet taken over by a
+    /// message.
+    reserved: usize,
 }
 
 impl Engine {
@@ -123,6 +131,8 @@ impl Engine {
         for worker in [&io.get, &io.post].into_iter().flatten() {
             worker.abort_current();
         }
+        // Nothing more is read: the readers still waiting for room stop waiting.
+        self.ctx.backlog.close();
         // On WebSocket the close packet is the last batch: `disconnect()` returns once it is
         // written, so that a program may exit right after.
         self.finish_writes(&mut io);
@@ -155,22 +165,38 @@ impl Engine {
     fn drain(&mut self, io: &mut Io) -> bool {
         let mut terminal = false;
         loop {
-            let mut progressed = false;
-            while let Some(transmit) = self.core.poll_transmit() {
-                progressed = true;
-                self.execute(io, transmit);
-            }
-            while let Some(event) = self.core.poll_event() {
-                progressed = true;
-                terminal |= self.deliver(io, event);
-            }
-            if !progressed {
+            let transmits: Vec<_> = std::iter::from_fn(|| self.core.poll_transmit()).collect();
+            let events: Vec<_> = std::iter::from_fn(|| self.core.poll_event()).collect();
+            if transmits.is_empty() && events.is_empty() {
                 break;
             }
+            // The messages are counted before the next long-poll GET goes out, so that the
+            // GET waits for them to be handled.
+            self.count_messages(io, &events);
+            for transmit in transmits {
+                self.execute(io, transmit);
+            }
+            for event in events {
+                terminal |= self.deliver(io, event);
+            }
         }
+        // A frame that made no message (a ping, a noop) gives its reservation back.
+        self.ctx.backlog.release(std::mem::take(&mut io.reserved));
         let transport = self.core.transport();
         self.shared.set_info(self.core.sid(), transport);
         terminal
+    }
+
+    /// Accounts messages in the backlog: each takes over the reservation of the frame it came
+    /// from, if any; the others (a poll's) are added.
+    fn count_messages(&self, io: &mut Io, events: &[ClientEvent]) {
+        let messages = events
+            .iter()
+            .filter(|event| matches!(event, ClientEvent::Message(_)))
+            .count();
+        let taken_over = messages.min(io.reserved);
+        io.reserved -= taken_over;
+        self.ctx.backlog.add(messages - taken_over);
     }
 
     fn feed(&mut self, io: &mut Io, now: Instant, input: Input) {
@@ -193,7 +219,10 @@ impl Engine {
                 core.handle_request_failed(now, request);
             }
             Input::WsOpen { socket } => core.handle_ws_open(now, socket),
-            Input::WsFrame { socket, frame, .. } => core.handle_ws_frame(now, socket, frame),
+            Input::WsFrame { socket, frame, .. } => {
+                io.reserved += 1;
+                core.handle_ws_frame(now, socket, frame);
+            }
             Input::WsWritten { socket } => {
                 io.writing.remove(&socket);
                 core.handle_ws_written(now, socket);
@@ -238,6 +267,7 @@ impl Engine {
                     query,
                     body: None,
                     timeout: timeout.filter(|_| handshake),
+                    gated: !handshake,
                 };
                 self.submit(io, Kind::Get, job);
             }
@@ -251,6 +281,7 @@ impl Engine {
                     query,
                     body: Some(body),
                     timeout,
+                    gated: false,
                 };
                 self.submit(io, Kind::Post, job);
             }

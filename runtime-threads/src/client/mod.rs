@@ -60,6 +60,7 @@ mod engine;
 mod error;
 mod net;
 mod polling;
+mod room;
 mod tls;
 mod websocket;
 
@@ -122,7 +123,7 @@ fn start(
 ) -> Result<Client, ConnectError> {
     let core = Core::new(Instant::now(), config);
     let (input_sender, inputs) = mpsc::channel();
-    let shared = Arc::new(Shared::new(input_sender.clone()));
+    let shared = Arc::new(Shared::new(input_sender.clone(), Arc::clone(&ctx.backlog)));
     let alive = Arc::new(Alive {
         inputs: input_sender.clone(),
     });
@@ -179,6 +180,14 @@ impl Client {
     /// after an upgrade (the last one used, after the connection ends).
     pub fn transport(&self) -> Option<Transport> {
         self.shared.transport()
+    }
+
+    /// The messages read from the server that the application has not taken yet (handlers
+    /// not run, or not yet on the `recv` queue), including a frame the WebSocket reader has
+    /// reserved room for. At most [`max_pending_messages`](ClientBuilder::max_pending_messages) on WebSocket (plus one
+    /// poll response on polling): at the bound the client stops reading.
+    pub fn pending_messages(&self) -> usize {
+        self.shared.backlog.pending()
     }
 
     /// Queues a message for the server: text from a `String` or `&'static str`, binary from

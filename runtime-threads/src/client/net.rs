@@ -1,9 +1,12 @@
 //! What every request of one client shares: the server's address, TLS, the application's
-//! headers, the cookies the server set, and the request timeout.
+//! headers, the cookies the server set, the request timeout, and the inbound backlog its
+//! readers wait on.
 
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::Duration;
 
+use engineio_core::http::backlog::Backlog;
 use engineio_core::http::client::{RequestHeaders, TlsOptions};
 use engineio_core::http::url::Target;
 
@@ -20,6 +23,8 @@ pub(super) struct Context {
     tls: Option<TlsConnector>,
     /// The application's headers and the cookies the server set.
     pub(super) headers: RequestHeaders,
+    /// The messages read and not yet taken by the application; readers wait while it is full.
+    pub(super) backlog: Arc<Backlog>,
 }
 
 impl Context {
@@ -29,6 +34,7 @@ impl Context {
         tls: &TlsOptions,
         headers: RequestHeaders,
         request_timeout: Duration,
+        max_pending_messages: usize,
     ) -> Result<Self, ConnectError> {
         let tls = if target.secure {
             Some(TlsConnector::new(tls)?)
@@ -40,6 +46,7 @@ impl Context {
             request_timeout,
             tls,
             headers,
+            backlog: Arc::new(Backlog::new(max_pending_messages)),
         })
     }
 

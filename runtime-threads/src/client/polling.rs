@@ -19,6 +19,7 @@ use http::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_T
 
 use super::engine::Input;
 use super::net::Context;
+use super::room;
 use super::ConnectError;
 use crate::conn::Conn;
 use crate::input::{self, Framing, HeadError, Input as Reader};
@@ -34,6 +35,8 @@ const MAX_HEAD: usize = 64 * 1024;
 /// The longest a long-poll GET may be held, as a safety net: the core's heartbeat deadline
 /// ends a dead connection long before.
 const LONG_POLL_LIMIT: Duration = Duration::from_secs(3600);
+/// How often a GET waiting for room in the backlog checks whether it was aborted.
+const ROOM_CHECK: Duration = Duration::from_millis(50);
 
 /// One request for a worker.
 #[derive(Debug)]
@@ -44,6 +47,9 @@ pub(super) struct HttpJob {
     pub(super) body: Option<Bytes>,
     /// How long the whole exchange may take; `None` for a long-poll GET.
     pub(super) timeout: Option<Duration>,
+    /// Wait for room in the inbound backlog before sending (the long-poll GET): how polling
+    /// stops reading while the application is behind.
+    pub(super) gated: bool,
 }
 
 #[derive(Debug, Default)]
@@ -113,6 +119,10 @@ fn run(ctx: &Context, jobs: &Receiver<HttpJob>, current: &Mutex<Current>, inputs
             }
             current.request = Some(job.request);
         }
+        if job.gated && !wait_for_room(ctx, current, job.request) {
+            lock(current).request = None;
+            continue;
+        }
         let outcome = perform(ctx, &mut idle, &job, current);
         let aborted = {
             let mut current = lock(current);
@@ -139,6 +149,16 @@ fn run(ctx: &Context, jobs: &Receiver<HttpJob>, current: &Mutex<Current>, inputs
             return;
         }
     }
+}
+
+/// Waits until the inbound backlog has room; false if `request` was aborted meanwhile.
+fn wait_for_room(ctx: &Context, current: &Mutex<Current>, request: RequestId) -> bool {
+    while !room::wait(&ctx.backlog, ROOM_CHECK) {
+        if lock(current).aborted.contains(&request) {
+            return false;
+        }
+    }
+    !lock(current).aborted.contains(&request)
 }
 
 /// Why reading a response failed.

@@ -19,9 +19,10 @@ use tungstenite::WebSocket;
 
 use super::engine::Input;
 use super::net::Context;
+use super::room;
 use super::ConnectError;
 use crate::conn::Conn;
-use crate::ws::{self, Side, WsCommand};
+use crate::ws::{self, Side, SocketEnd, WsCommand};
 use engineio_core::http::client::websocket_message_limit;
 
 /// tungstenite zero-fills its whole read buffer for every read, so keep it small.
@@ -30,6 +31,8 @@ const READ_BUFFER: usize = 16 * 1024;
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// The shortest time a write may block before the socket is given up.
 const MIN_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a reader waiting for room in the backlog checks whether its socket closed.
+const ROOM_CHECK: Duration = Duration::from_millis(50);
 
 /// Starts the threads of WebSocket `socket`; returns the channel that feeds its writer
 /// (dropping it closes the socket too).
@@ -103,6 +106,13 @@ fn run(
         return;
     };
     let end = ws::run_reader(&mut ws, |frame, token| {
+        // Backpressure: no further frame is read while the backlog is full. A socket closed
+        // meanwhile (by us) gives the frame up rather than waiting for the application.
+        while !room::reserve(&ctx.backlog, ROOM_CHECK) {
+            if conn.is_closed() {
+                return;
+            }
+        }
         let _ = inputs.send(Input::WsFrame {
             socket,
             frame,
@@ -110,12 +120,17 @@ fn run(
         });
     });
     tracing::debug!(?end, %socket, "engine.io websocket ended");
+    if let SocketEnd::Failed(failure) = end {
+        // Tell the server why (RFC 6455 §7.4.1); nothing is written after it.
+        let _ = conn.send(&ws::encode_close(failure.close_code(), Side::Client), true);
+    }
     let _ = inputs.send(Input::WsClosed {
         socket,
         error: None,
     });
     let _ = done.send(());
     let _ = writer.join();
+    conn.shutdown();
 }
 
 /// TCP (+ TLS), then the opening handshake with the application's headers and cookies.

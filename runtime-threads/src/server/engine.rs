@@ -8,7 +8,6 @@
 //! a socket and never runs application code. It stops when every sender is gone (the server
 //! and all its connections dropped).
 
-use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
@@ -22,6 +21,7 @@ use super::handlers::Job;
 use super::shared::Shared;
 use crate::ws::{SocketEnd, Token, WsCommand};
 use engineio_core::http::ConnectRequest;
+use engineio_core::id_map::IdMap;
 
 /// The routing facts of a request, owned so that they can cross to the engine thread.
 #[derive(Debug)]
@@ -92,8 +92,8 @@ struct Pending {
 struct Engine {
     core: CoreServer,
     shared: Weak<Shared>,
-    pending: HashMap<RequestId, Pending>,
-    sockets: HashMap<RequestId, Sender<WsCommand>>,
+    pending: IdMap<RequestId, Pending>,
+    sockets: IdMap<RequestId, Sender<WsCommand>>,
     /// Sockets whose reader reported their end during this input.
     ended: Vec<RequestId>,
     /// A request whose body chunk was fed by this input; it hears back after the drain.
@@ -105,8 +105,8 @@ pub(crate) fn spawn(core: CoreServer, shared: Weak<Shared>, commands: Receiver<C
     let engine = Engine {
         core,
         shared,
-        pending: HashMap::new(),
-        sockets: HashMap::new(),
+        pending: IdMap::default(),
+        sockets: IdMap::default(),
         ended: Vec::new(),
         body_taken: None,
     };
@@ -167,11 +167,11 @@ impl Engine {
             Command::WsWritten(socket) => core.handle_ws_written(now, socket),
             Command::WsEnded(socket, end) => {
                 // The socket is forgotten after the drain, so that a close the core sends in
-                // answer (1009 for a message too large) still reaches the writer.
+                // answer (1002, 1007, 1009 for a failure) still reaches the writer.
                 self.ended.push(socket);
                 match end {
                     SocketEnd::Closed => core.handle_ws_closed(now, socket),
-                    SocketEnd::Error { too_large } => core.handle_ws_error(now, socket, too_large),
+                    SocketEnd::Failed(failure) => core.handle_ws_error(now, socket, failure),
                 }
             }
             Command::Call(call) => call(core, now),

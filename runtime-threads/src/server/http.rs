@@ -26,7 +26,7 @@ use super::shared::Shared;
 use super::websocket;
 use crate::conn::Conn;
 use crate::input::{self, Framing, HeadError, Input};
-use engineio_core::http::{request, ConnectRequest};
+use engineio_core::http::{request, response, ConnectRequest};
 
 /// How often a thread waiting for the engine checks that its client is still there.
 const ABANDON_CHECK: Duration = Duration::from_millis(250);
@@ -192,6 +192,8 @@ fn handle_request(
 }
 
 fn finish_with(conn: &Conn, response: &http::Response<Bytes>, head_only: bool, keep: bool) -> Next {
+    // A refused upgrade says `Connection: close` itself.
+    let keep = keep && !response.headers().contains_key(header::CONNECTION);
     if write_response(conn, response, head_only, keep) && keep {
         Next::KeepAlive
     } else {
@@ -212,7 +214,12 @@ fn engine_request(
     let cors = cors::check(&options.http.cors, &head.headers, false);
     if cors == CorsDecision::Rejected {
         tracing::debug!(origin = ?head.headers.get(header::ORIGIN), "refused origin");
-        return finish_with(&input.conn, &cors::rejected(), false, keep);
+        return finish_with(
+            &input.conn,
+            &response::origin_refused(&head.headers),
+            false,
+            keep,
+        );
     }
     if head.method == http::Method::OPTIONS {
         let response = cors::preflight(&cors, options.http.cors_credentials, &head.headers);

@@ -49,7 +49,7 @@ pub(crate) fn write_response(
     if !bodiless && !response.headers().contains_key(header::CONTENT_LENGTH) {
         out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
     }
-    if !keep_alive {
+    if !keep_alive && !response.headers().contains_key(header::CONNECTION) {
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");

@@ -28,7 +28,7 @@ use crate::ws::{self, Side, SocketEnd, WsCommand};
 /// How long a socket the server closed waits for the client's close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// The read buffer of a socket (tungstenite zero-fills it on every read, so keep it small).
-const READ_BUFFER: usize = 8 * 1024;
+const READ_BUFFER: usize = 4 * 1024;
 
 /// Answers the handshake with 101 and runs the socket until it ends (on the calling thread,
 /// which becomes the reader).
@@ -96,6 +96,7 @@ pub(crate) fn serve(
         .read_buffer_size(READ_BUFFER)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
+    let socket_conn = conn.clone();
     let mut socket = WebSocket::from_partially_read(conn, read_ahead, Role::Server, Some(config));
     let end = ws::run_reader(&mut socket, |frame, token| {
         shared.input(Command::WsFrame(id, frame, token));
@@ -103,5 +104,13 @@ pub(crate) fn serve(
     tracing::debug!(socket = %id, ?end, "server websocket ended");
     shared.input(Command::WsEnded(id, end));
     let _ = done.send(());
+    // The writer sends the core's answer to a failure (a close frame with its code) and stops.
     let _ = writer.join();
+    if matches!(end, SocketEnd::Failed(_)) {
+        // The client may still be sending (the rest of an oversized frame): a plain close
+        // would reset the connection and could destroy the close frame on its way.
+        ws::linger_close(&socket_conn);
+    } else {
+        socket_conn.shutdown();
+    }
 }

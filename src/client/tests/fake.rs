@@ -195,6 +195,21 @@ impl FakeServer {
         }
     }
 
+    /// How many long-poll GETs (GETs with a sid) the server has seen so far, without waiting;
+    /// what is seen is kept for later `expect` calls.
+    pub(super) fn polls_seen(&mut self) -> usize {
+        while let Ok(seen) = self.seen.try_recv() {
+            self.backlog.push(seen);
+        }
+        self.backlog
+            .iter()
+            .filter(|seen| {
+                matches!(seen, Seen::Request { method, target, .. }
+                    if *method == Method::GET && target.contains("sid="))
+            })
+            .count()
+    }
+
     /// Waits for the next packet from the client.
     pub(super) async fn expect_packet(&mut self) -> Packet {
         self.expect(|seen| match seen {
