@@ -18,27 +18,36 @@ const READ_CHUNK: usize = 8 * 1024;
 /// A runtime stream as hyper I/O.
 ///
 /// hyper hands reads an uninitialised cursor; filling it needs `unsafe`, which this crate
-/// forbids, so reads go through a small stack buffer and `put_slice` (one memcpy per read).
+/// forbids, so reads go through a scratch buffer and `put_slice` (one memcpy per read). The
+/// scratch buffer is the connection's, allocated and zeroed at its first read: a fresh stack
+/// array per read cost a zero-fill of 8 KiB per request.
 pub(crate) struct HyperIo {
     pub(crate) inner: Box<dyn Stream>,
+    scratch: Vec<u8>,
 }
 
 impl HyperIo {
     pub(crate) fn new(inner: Box<dyn Stream>) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            scratch: Vec::new(),
+        }
     }
 }
 
 impl hyper::rt::Read for HyperIo {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut cursor: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let mut scratch = [0u8; READ_CHUNK];
+        let this = self.get_mut();
+        if this.scratch.is_empty() {
+            this.scratch = vec![0; READ_CHUNK];
+        }
         let want = cursor.remaining().min(READ_CHUNK);
-        let read = ready!(Pin::new(&mut self.inner).poll_read(cx, &mut scratch[..want]))?;
-        cursor.put_slice(&scratch[..read]);
+        let read = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.scratch[..want]))?;
+        cursor.put_slice(&this.scratch[..read]);
         Poll::Ready(Ok(()))
     }
 }

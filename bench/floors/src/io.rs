@@ -1,6 +1,7 @@
 //! A runtime stream as hyper I/O: the same adapter as the `engineio` server's `HyperIo`
 //! (`src/io.rs`, crate-private there), copied so the floors read and write through the same
-//! layers (one stack-buffer copy per read, and the raw stream taken back after an upgrade).
+//! layers (one copy per read through the connection's scratch buffer, and the raw stream taken back
+//! after an upgrade).
 
 use std::io;
 use std::pin::Pin;
@@ -17,25 +18,33 @@ const READ_CHUNK: usize = 8 * 1024;
 pub struct HyperIo {
     /// The stream; after an upgrade, `Upgraded::downcast` gives it back.
     pub inner: Box<dyn Stream>,
+    /// The connection's read scratch buffer, zeroed once at the first read.
+    scratch: Vec<u8>,
 }
 
 impl HyperIo {
     /// Wraps a runtime stream.
     pub fn new(inner: Box<dyn Stream>) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            scratch: Vec::new(),
+        }
     }
 }
 
 impl hyper::rt::Read for HyperIo {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut cursor: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let mut scratch = [0u8; READ_CHUNK];
+        let this = self.get_mut();
+        if this.scratch.is_empty() {
+            this.scratch = vec![0; READ_CHUNK];
+        }
         let want = cursor.remaining().min(READ_CHUNK);
-        let read = ready!(Pin::new(&mut self.inner).poll_read(cx, &mut scratch[..want]))?;
-        cursor.put_slice(&scratch[..read]);
+        let read = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.scratch[..want]))?;
+        cursor.put_slice(&this.scratch[..read]);
         Poll::Ready(Ok(()))
     }
 }

@@ -68,13 +68,12 @@ fn decode_text(record: Bytes) -> Result<Packet, DecodeError> {
 fn decode_base64(encoded: &[u8]) -> Result<Bytes, DecodeError> {
     // The output is sized exactly (3 bytes per 4 symbols, padding excluded), so the vector
     // becomes `Bytes` without a second allocation and never holds more than the input justifies.
-    let unpadded = encoded
-        .iter()
-        .rev()
-        .take(2)
-        .take_while(|&&symbol| symbol == b'=')
-        .count();
-    let symbols = encoded.len() - unpadded;
+    let padding = match encoded {
+        [.., b'=', b'='] => 2,
+        [.., b'='] => 1,
+        _ => 0,
+    };
+    let symbols = encoded.len() - padding;
     let mut out = vec![0; symbols / 4 * 3 + (symbols % 4 * 3) / 4];
     let written = LENIENT_BASE64
         .decode_slice(encoded, &mut out)
