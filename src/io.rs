@@ -2,8 +2,9 @@
 //!
 //! hyper 1.x reads and writes through its own `hyper::rt::{Read, Write}`; the runtime traits
 //! (and async-tungstenite, futures-rustls) speak `futures-io`. [`HyperIo`] lets hyper serve or
-//! request over a runtime stream. The server's adapters for the other direction live in
-//! `server::hyper_rt`.
+//! request over a runtime stream. The server and client use it for every connection; it is
+//! public for code that runs hyper beside them on the same runtime traits (the benchmark
+//! floors do, to compare like with like).
 
 use std::io;
 use std::pin::Pin;
@@ -21,17 +22,33 @@ const READ_CHUNK: usize = 8 * 1024;
 /// forbids, so reads go through a scratch buffer and `put_slice` (one memcpy per read). The
 /// scratch buffer is the connection's, allocated and zeroed at its first read: a fresh stack
 /// array per read cost a zero-fill of 8 KiB per request.
-pub(crate) struct HyperIo {
-    pub(crate) inner: Box<dyn Stream>,
+///
+/// After a WebSocket upgrade, `hyper::upgrade::Upgraded::downcast::<HyperIo>()` gives the
+/// connection back, and [`into_inner`](Self::into_inner) the raw stream, so that the socket
+/// runs without this copy layer.
+pub struct HyperIo {
+    inner: Box<dyn Stream>,
     scratch: Vec<u8>,
 }
 
 impl HyperIo {
-    pub(crate) fn new(inner: Box<dyn Stream>) -> Self {
+    /// Wraps a runtime stream (from a `Listener` or a runtime's connect) for hyper.
+    pub fn new(inner: Box<dyn Stream>) -> Self {
         Self {
             inner,
             scratch: Vec::new(),
         }
+    }
+
+    /// The stream, for use without hyper (after an upgrade).
+    pub fn into_inner(self) -> Box<dyn Stream> {
+        self.inner
+    }
+}
+
+impl std::fmt::Debug for HyperIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HyperIo").finish_non_exhaustive()
     }
 }
 

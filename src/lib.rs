@@ -27,7 +27,7 @@ pub use engineio_runtime_threads as blocking;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(any(feature = "server", feature = "client"))]
-mod io;
+pub mod io;
 pub mod runtime;
 #[cfg(feature = "server")]
 pub mod server;

@@ -89,7 +89,7 @@ pub(crate) fn accept(
 /// or wraps whatever the hosting framework gave hyper.
 fn into_stream(upgraded: hyper::upgrade::Upgraded) -> (Box<dyn Stream>, Vec<u8>) {
     match upgraded.downcast::<HyperIo>() {
-        Ok(parts) => (parts.io.inner, parts.read_buf.to_vec()),
+        Ok(parts) => (parts.io.into_inner(), parts.read_buf.to_vec()),
         Err(upgraded) => (Box::new(FuturesIo::new(upgraded)), Vec::new()),
     }
 }

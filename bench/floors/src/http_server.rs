@@ -13,7 +13,7 @@ use engineio_runtime_tokio::TokioRuntime;
 use http_body_util::Full;
 use hyper::body::Incoming;
 
-use crate::io::HyperIo;
+use engineio::io::HyperIo;
 
 /// A request in, a complete response out.
 pub(crate) type Response = http::Response<Full<Bytes>>;

@@ -12,7 +12,6 @@
 //!   (`floor-polling`).
 
 mod http_server;
-pub mod io;
 mod polling;
 mod ws;
 

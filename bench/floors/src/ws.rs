@@ -21,7 +21,7 @@ use http::header::{self, HeaderValue};
 use hyper::body::Incoming;
 
 use crate::http_server::{self, respond, Response};
-use crate::io::HyperIo;
+use engineio::io::HyperIo;
 
 /// The WebSocket read buffer: the engineio server's default (`ws_read_buffer` in
 /// `src/server/options.rs`), not tungstenite's 128 KiB, which it zero-fills before every read.
@@ -57,7 +57,7 @@ fn upgrade(mut request: http::Request<Incoming>, burst: bool) -> Response {
         };
         let config = WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER);
         let socket = WebSocketStream::from_partially_read(
-            parts.io.inner,
+            parts.io.into_inner(),
             parts.read_buf.to_vec(),
             Role::Server,
             Some(config),
