@@ -113,7 +113,9 @@ pub(crate) struct Shared {
     timer: Arc<Notify>,
     /// Notified whenever the session count drops to zero (graceful shutdown waits on it).
     pub(crate) idle: Notify,
-    pub(crate) shutting_down: AtomicBool,
+    /// Set once a graceful shutdown has finished: no more connections are accepted (during
+    /// the grace they still are, so that polling clients can fetch their close packet).
+    pub(crate) stopped: AtomicBool,
     pub(crate) stop_accepting: Notify,
     max_payload: usize,
 }
@@ -144,7 +146,7 @@ impl Shared {
             next_id: AtomicU64::new(1),
             timer: Arc::new(Notify::default()),
             idle: Notify::default(),
-            shutting_down: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
             stop_accepting: Notify::default(),
         });
         let timer = timer_task(Arc::downgrade(&shared), Arc::clone(&shared.timer));

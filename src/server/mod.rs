@@ -121,7 +121,7 @@ impl Server {
                 break;
             }
         }
-        shared.shutting_down.store(true, Ordering::Release);
+        shared.stopped.store(true, Ordering::Release);
         shared.stop_accepting.notify();
     }
 

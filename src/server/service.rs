@@ -65,7 +65,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: Box<dyn Listener>) -> io::Re
         tracing::info!(%addr, path = %shared.options.http.path, "engine.io server listening");
     }
     loop {
-        if shared.shutting_down.load(Ordering::Acquire) {
+        if shared.stopped.load(Ordering::Acquire) {
             return Ok(());
         }
         let accept = poll_fn(|cx| listener.poll_accept(cx));

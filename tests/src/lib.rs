@@ -51,7 +51,7 @@ pub use server_handle::ServerHandle;
 /// `<peer>::<runtime>::<scenario>::<mode>`, each calling the test file's
 /// `fn <scenario>(runtime: Runtime, mode: Mode)`:
 ///
-/// ```ignore
+/// ```text
 /// engineio_tests::scenario_tests!(js_client {
 ///     handshake: [polling, websocket, upgrade],
 ///     upgrade_messages: [upgrade],

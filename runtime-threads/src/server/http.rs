@@ -91,9 +91,7 @@ pub(crate) fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream, id: u64) {
         if !first {
             shared.set_connection_idle(id, true);
             let idle_deadline = Instant::now() + options.keep_alive_timeout;
-            if shared
-                .shutting_down
-                .load(std::sync::atomic::Ordering::Acquire)
+            if shared.stopped.load(std::sync::atomic::Ordering::Acquire)
                 || !input.wait_readable(idle_deadline)
             {
                 break;
@@ -166,10 +164,8 @@ fn handle_request(
     head: RequestHead,
     peer: Option<SocketAddr>,
 ) -> Next {
-    let keep_alive = head.keep_alive()
-        && !shared
-            .shutting_down
-            .load(std::sync::atomic::Ordering::Acquire);
+    let keep_alive =
+        head.keep_alive() && !shared.stopped.load(std::sync::atomic::Ordering::Acquire);
     let Some(framing) = input::framing(&head.headers, Framing::Empty) else {
         write_response(&input.conn, &plain(400, "Bad Request"), false, false);
         return Next::Close;

@@ -138,7 +138,7 @@ impl Server {
                 }
             });
         }
-        shared.shutting_down.store(true, Ordering::Release);
+        shared.stopped.store(true, Ordering::Release);
         shared.wake_listeners();
         shared.close_idle_connections();
     }
@@ -217,7 +217,7 @@ impl Server {
                 .push(addr);
         }
         loop {
-            if shared.shutting_down.load(Ordering::Acquire) {
+            if shared.stopped.load(Ordering::Acquire) {
                 return Ok(());
             }
             match listener.accept() {
@@ -233,7 +233,7 @@ impl Server {
 
     fn accept(&self, tcp: TcpStream) {
         let shared = &self.shared;
-        if shared.shutting_down.load(Ordering::Acquire) {
+        if shared.stopped.load(Ordering::Acquire) {
             return;
         }
         let Some(id) = shared.register_connection(&tcp) else {

@@ -52,7 +52,9 @@ pub(crate) struct Shared {
     next_id: AtomicU64,
     sessions: Mutex<HashMap<Sid, SessionEntry>>,
     pub(crate) dispatcher: Arc<Dispatcher>,
-    pub(crate) shutting_down: AtomicBool,
+    /// Set once a graceful shutdown has finished: no more connections are accepted (during
+    /// the grace they still are, so that polling clients can fetch their close packet).
+    pub(crate) stopped: AtomicBool,
     /// The core's session count, updated by the engine after every drain.
     live: Mutex<usize>,
     live_changed: Condvar,
@@ -89,7 +91,7 @@ impl Shared {
             commands,
             next_id: AtomicU64::new(1),
             sessions: Mutex::default(),
-            shutting_down: AtomicBool::new(false),
+            stopped: AtomicBool::new(false),
             live: Mutex::new(0),
             live_changed: Condvar::new(),
             connections: Mutex::default(),
