@@ -170,6 +170,10 @@ impl Engine {
             if transmits.is_empty() && events.is_empty() {
                 break;
             }
+            // Published before the writes go out and the events are delivered: the core
+            // switches transport when it hands out the upgrade packet, which the server may
+            // see at once, and `sid()` must be known when `connect()` returns.
+            self.shared.set_info(self.core.sid(), self.core.transport());
             // The messages are counted before the next long-poll GET goes out, so that the
             // GET waits for them to be handled.
             self.count_messages(io, &events);
@@ -337,8 +341,6 @@ impl Engine {
             ClientEvent::Connected { sid, transport } => {
                 tracing::debug!(%sid, %transport, "engine.io client connected");
                 io.handshake_error = None;
-                // Published before `connect()` returns, so that `sid()` is known by then.
-                self.shared.set_info(self.core.sid(), self.core.transport());
                 if let Some(connecting) = self.connecting.take() {
                     let _ = connecting.send(Ok(()));
                 }
