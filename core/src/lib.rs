@@ -109,6 +109,7 @@ pub mod client;
 pub mod http;
 pub mod id_map;
 pub mod packet;
+mod query;
 pub mod runtime;
 pub mod server;
 mod sid;

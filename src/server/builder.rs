@@ -181,6 +181,18 @@ impl ServerBuilder {
         self
     }
 
+    /// The WebSocket read buffer each socket keeps for its whole life. Default 512 bytes.
+    ///
+    /// Reads from the network go through a 64 KiB buffer per thread, and what does not fit
+    /// here waits in a buffer that exists only while it holds bytes, so a small buffer
+    /// costs no extra system calls; it costs a copy per this many bytes of a large message.
+    /// Raise it for traffic of large messages, where memory per idle session matters less.
+    /// Values under 14 bytes (the largest frame header) are raised to 14.
+    pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
+        self.options.ws_read_buffer = bytes.max(14);
+        self
+    }
+
     /// Time a client has to send a request's headers (slow clients are cut off). Default 10 s.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.options.header_read_timeout = timeout;

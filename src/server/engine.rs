@@ -21,13 +21,14 @@ use engineio_core::{
 };
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
+use smallvec::SmallVec;
 
 use super::handlers::{run_jobs, run_jobs_here, Handlers, Job};
 use super::incoming::{IncomingSender, Socket};
 use super::notify::Notify;
 use super::options::ServerOptions;
 use super::Server;
-use engineio_core::http::ConnectRequest;
+use engineio_core::http::{ConnectRequest, StoredRequest};
 
 /// What the core decided about a pending HTTP request.
 #[derive(Debug)]
@@ -58,7 +59,8 @@ struct Pending {
 
 /// What the server keeps per session beside the core.
 pub(crate) struct SessionEntry {
-    pub(crate) info: Arc<ConnectRequest>,
+    /// The handshake request, packed (it lives as long as the session).
+    pub(crate) info: StoredRequest,
     pub(crate) storage: http::Extensions,
     pub(crate) jobs: VecDeque<Job>,
     pub(crate) running: bool,
@@ -88,9 +90,18 @@ pub(crate) enum Action {
     Authorize(RequestId, Arc<ConnectRequest>),
     Connect(Sid, Arc<ConnectRequest>),
     Accept(Socket),
-    RunJobs(Sid),
+    /// Start a session's job runner with its first job (handed over directly: the queue was
+    /// empty and no runner was on it).
+    RunJobs(Sid, QueuedJob),
     SpawnJob(Sid, Job),
 }
+
+/// What one drain of the core leaves to do; usually nothing or one job runner, so kept
+/// inline (no allocation per input).
+pub(crate) type Actions = SmallVec<[Action; 1]>;
+
+/// A job and, when the stream face is on, the session's inbox to feed first.
+pub(crate) type QueuedJob = (Job, Option<mpsc::Sender<Message>>);
 
 pub(crate) struct State {
     pub(crate) core: CoreServer,
@@ -175,13 +186,16 @@ impl Shared {
         act: impl FnOnce(&mut State, Instant) -> R,
     ) -> R {
         let now = self.runtime.now();
-        let (result, actions) = {
+        // Filled in place and drained in place: an action is large enough that moving the
+        // list around shows in a profile.
+        let mut actions = Actions::new();
+        let result = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let result = act(&mut state, now);
-            let actions = self.drain(&mut state);
-            (result, actions)
+            self.drain(&mut state, &mut actions);
+            result
         };
-        self.perform(actions, placement);
+        self.perform(&mut actions, placement);
         result
     }
 
@@ -230,14 +244,14 @@ impl Shared {
         });
     }
 
-    /// Routes every output of the core; returns what must happen once the lock is released.
-    fn drain(&self, state: &mut State) -> Vec<Action> {
-        let mut actions = Vec::new();
+    /// Routes every output of the core; adds to `actions` what must happen once the lock is
+    /// released.
+    fn drain(&self, state: &mut State, actions: &mut Actions) {
         loop {
             let mut progressed = false;
             while let Some(event) = state.core.poll_event() {
                 progressed = true;
-                self.route_event(state, event, &mut actions);
+                self.route_event(state, event, actions);
             }
             while let Some(transmit) = state.core.poll_transmit() {
                 progressed = true;
@@ -258,10 +272,9 @@ impl Shared {
         if state.core.session_count() == 0 {
             self.idle.notify();
         }
-        actions
     }
 
-    fn route_event(&self, state: &mut State, event: Event, actions: &mut Vec<Action>) {
+    fn route_event(&self, state: &mut State, event: Event, actions: &mut Actions) {
         match event {
             Event::Authorize { request, .. } => {
                 let info = state.pending.get(&request).and_then(|p| p.info.clone());
@@ -309,7 +322,7 @@ impl Shared {
         state.sessions.insert(
             sid,
             SessionEntry {
-                info: Arc::clone(&info),
+                info: StoredRequest::new(&info),
                 storage: http::Extensions::new(),
                 jobs: VecDeque::new(),
                 running: false,
@@ -320,7 +333,7 @@ impl Shared {
         Some(info)
     }
 
-    fn queue_job(&self, state: &mut State, sid: Sid, job: Job, actions: &mut Vec<Action>) {
+    fn queue_job(&self, state: &mut State, sid: Sid, job: Job, actions: &mut Actions) {
         let Some(entry) = state.sessions.get_mut(&sid) else {
             return;
         };
@@ -334,15 +347,18 @@ impl Shared {
             let _ = state.core.close(self.runtime.now(), &sid);
             return;
         }
-        entry.jobs.push_back(job);
-        if !entry.running {
+        if entry.running {
+            entry.jobs.push_back(job);
+        } else {
+            // No runner means an empty queue: the new runner gets the job directly.
+            debug_assert!(entry.jobs.is_empty());
             entry.running = true;
-            actions.push(Action::RunJobs(sid));
+            actions.push(Action::RunJobs(sid, (job, entry.inbox.clone())));
         }
     }
 
-    fn perform(self: &Arc<Self>, actions: Vec<Action>, placement: JobPlacement) {
-        for action in actions {
+    fn perform(self: &Arc<Self>, actions: &mut Actions, placement: JobPlacement) {
+        for action in actions.drain(..) {
             let server = Server {
                 shared: Arc::clone(self),
             };
@@ -360,9 +376,12 @@ impl Shared {
                         incoming.push(socket.bind(server));
                     }
                 }
-                Action::RunJobs(sid) => match placement {
-                    JobPlacement::Here => run_jobs_here(server, sid),
-                    JobPlacement::Spawned => self.runtime.spawn(Box::pin(run_jobs(server, sid))),
+                Action::RunJobs(sid, first) => match placement {
+                    JobPlacement::Here => run_jobs_here(server, sid, first),
+                    JobPlacement::Spawned => {
+                        self.runtime
+                            .spawn(Box::pin(run_jobs(server, sid, Some(first))));
+                    }
                 },
                 Action::SpawnJob(sid, job) => {
                     self.runtime
@@ -373,7 +392,7 @@ impl Shared {
     }
 
     /// Takes the next job of a session, or marks its runner stopped when there is none.
-    pub(crate) fn next_job(&self, sid: &Sid) -> Option<(Job, Option<mpsc::Sender<Message>>)> {
+    pub(crate) fn next_job(&self, sid: &Sid) -> Option<QueuedJob> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = state.sessions.get_mut(sid)?;
         match entry.jobs.pop_front() {

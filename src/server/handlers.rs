@@ -15,6 +15,7 @@ use std::task::Context;
 
 use engineio_core::{Authorization, DisconnectReason, Message, RequestId, Sid};
 
+use super::engine::QueuedJob;
 use super::Server;
 use engineio_core::http::{ConnectRequest, Forbidden, Rejection};
 
@@ -85,9 +86,10 @@ pub(crate) async fn connect(server: Server, sid: Sid, info: Arc<ConnectRequest>)
     }
 }
 
-/// Works through a session's job queue in order until it is empty.
-pub(crate) async fn run_jobs(server: Server, sid: Sid) {
-    while let Some((job, inbox)) = server.shared.next_job(&sid) {
+/// Works through a session's job queue in order, starting with `first` (already taken off
+/// it), until it is empty.
+pub(crate) async fn run_jobs(server: Server, sid: Sid, mut first: Option<QueuedJob>) {
+    while let Some((job, inbox)) = first.take().or_else(|| server.shared.next_job(&sid)) {
         let last = matches!(job, Job::Disconnect(_));
         run_queued_job(server.clone(), sid, job, inbox).await;
         if last {
@@ -99,8 +101,9 @@ pub(crate) async fn run_jobs(server: Server, sid: Sid) {
 /// Works through a session's job queue on the calling task while each job finishes at its
 /// first poll; the first job that waits is moved, with the rest of the queue, to a spawned
 /// task (which polls it again with its own waker, as the `Future` contract allows).
-pub(crate) fn run_jobs_here(server: Server, sid: Sid) {
-    while let Some((job, inbox)) = server.shared.next_job(&sid) {
+pub(crate) fn run_jobs_here(server: Server, sid: Sid, first: QueuedJob) {
+    let mut first = Some(first);
+    while let Some((job, inbox)) = first.take().or_else(|| server.shared.next_job(&sid)) {
         let last = matches!(job, Job::Disconnect(_));
         let mut job: BoxFuture<()> = match (job, inbox) {
             // The common case: the message handler's own (already boxed) future.
@@ -116,7 +119,7 @@ pub(crate) fn run_jobs_here(server: Server, sid: Sid) {
             runtime.spawn(Box::pin(async move {
                 job.await;
                 if !last {
-                    run_jobs(server, sid).await;
+                    run_jobs(server, sid, None).await;
                 }
             }));
             return;

@@ -30,6 +30,7 @@ pub(crate) mod hyper_rt;
 mod incoming;
 mod notify;
 mod options;
+mod read_ahead;
 mod service;
 mod storage;
 mod websocket;
@@ -141,8 +142,12 @@ impl Server {
     }
 
     /// The request that opened a session (headers, query, remote address).
+    ///
+    /// The session keeps it packed; each call rebuilds it (a few small allocations), so keep
+    /// the result rather than calling this per message.
     pub fn connect_request(&self, sid: &Sid) -> Option<Arc<ConnectRequest>> {
-        self.shared.with_entry(sid, |entry| Arc::clone(&entry.info))
+        self.shared
+            .with_entry(sid, |entry| Arc::new(entry.info.to_request()))
     }
 
     /// Runs `task` in the background on the server's runtime (python-engineio's

@@ -18,10 +18,10 @@ pub(crate) struct ServerOptions {
     /// The most messages queued for one session's handlers before the session is closed.
     pub(crate) max_pending_messages: usize,
     pub(crate) header_read_timeout: Duration,
-    /// The size of the WebSocket read buffer, and the most one read takes from the socket.
-    /// Every socket holds it for its whole life and tungstenite zero-fills it before each
-    /// read, so it is small (not tungstenite's 128 KiB): 4 KiB holds a burst of small
-    /// messages, and a large frame grows the buffer to its own size while it is read.
+    /// The size of tungstenite's read buffer. Every socket holds it for its whole life and
+    /// tungstenite zero-fills it before each read, so it is small (not tungstenite's
+    /// 128 KiB); system calls read through the thread's scratch buffer instead (see
+    /// `read_ahead`), so a burst still costs one read.
     pub(crate) ws_read_buffer: usize,
 }
 
@@ -32,7 +32,7 @@ impl Default for ServerOptions {
             async_handlers: false,
             max_pending_messages: 1024,
             header_read_timeout: Duration::from_secs(10),
-            ws_read_buffer: 4 * 1024,
+            ws_read_buffer: 512,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! carrying that code, the writer sends it, and the connection ends with a lingering close,
 //! because the client may still be sending the rest of a frame the server will never read.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,7 @@ use http_body_util::Full;
 use super::engine::{Shared, SocketEnd, WsCommand};
 use super::http::{plain, HttpResponse};
 use super::hyper_rt::FuturesIo;
+use super::read_ahead::ReadAhead;
 use crate::io::HyperIo;
 use engineio_core::http::cors::{self, CorsDecision};
 
@@ -57,12 +59,14 @@ pub(crate) fn accept(
             Ok(upgraded) => {
                 let (stream, read_ahead) = into_stream(upgraded);
                 let config = socket_config(&task_shared);
-                let socket = WebSocketStream::from_partially_read(
-                    stream,
+                // Boxed, as the tails of `run`: inline, this one-off step would size the
+                // socket's future for its whole life.
+                let socket = Box::pin(WebSocketStream::from_partially_read(
+                    ReadAhead::new(stream),
                     read_ahead,
                     Role::Server,
                     Some(config),
-                )
+                ))
                 .await;
                 run(task_shared, id, socket, commands).await;
             }
@@ -112,47 +116,68 @@ fn socket_config(shared: &Shared) -> WebSocketConfig {
 async fn run(
     shared: Arc<Shared>,
     id: RequestId,
-    socket: WebSocketStream<Box<dyn Stream>>,
+    socket: WebSocketStream<ReadAhead>,
     commands: mpsc::UnboundedReceiver<WsCommand>,
 ) {
     let (sink, stream) = socket.split();
     let reader = Box::pin(read_frames(Arc::clone(&shared), id, stream));
     let writer = Box::pin(write_frames(Arc::clone(&shared), id, sink, commands));
+    // The endings are boxed: they run once, and inline their state (sleeps, the lingering
+    // close) would size every socket's future, idle or not, for its whole life.
     match select(reader, writer).await {
         Either::Left(((end, stream), writer)) => {
-            shared.socket_ended(id, end);
-            // A failure is answered by the core with a close frame (1002, 1007 or 1009),
-            // which the writer sends and then stops; a plain close stops it at once.
-            let deadline = shared.runtime.now() + CLOSE_LINGER;
-            let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
-            if let Either::Left((mut sink, _)) = select(writer, linger).await {
-                match end {
-                    SocketEnd::Failed(_) => {
-                        if let Ok(socket) = WebSocketStream::reunite(sink, stream) {
-                            linger_close(&*shared.runtime, socket.into_inner()).await;
-                        }
-                    }
-                    SocketEnd::Closed => {
-                        // The library queued the answer to the client's close frame: send it.
-                        let deadline = shared.runtime.now() + CLOSE_LINGER;
-                        let sleep = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
-                        let _ = select(sink.flush(), sleep).await;
-                    }
+            Box::pin(after_reader(shared, id, end, stream, writer)).await;
+        }
+        Either::Right((_sink, reader)) => Box::pin(after_writer(shared, id, reader)).await,
+    }
+}
+
+/// The reader stopped first: report the end, let the writer send what the core answers
+/// (a close frame), then close the connection.
+async fn after_reader(
+    shared: Arc<Shared>,
+    id: RequestId,
+    end: SocketEnd,
+    stream: WebSocketReceiver<ReadAhead>,
+    writer: impl Future<Output = WebSocketSender<ReadAhead>> + Unpin,
+) {
+    shared.socket_ended(id, end);
+    // A failure is answered by the core with a close frame (1002, 1007 or 1009),
+    // which the writer sends and then stops; a plain close stops it at once.
+    let deadline = shared.runtime.now() + CLOSE_LINGER;
+    let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
+    if let Either::Left((mut sink, _)) = select(writer, linger).await {
+        match end {
+            SocketEnd::Failed(_) => {
+                if let Ok(socket) = WebSocketStream::reunite(sink, stream) {
+                    let stream = socket.into_inner().into_inner();
+                    linger_close(&*shared.runtime, stream).await;
                 }
             }
-        }
-        Either::Right((_sink, reader)) => {
-            // The core closed the socket (or the write failed): give the client a moment to
-            // answer the close frame, then drop the connection.
-            let deadline = shared.runtime.now() + CLOSE_LINGER;
-            let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
-            let end = match select(reader, linger).await {
-                Either::Left(((end, _stream), _)) => end,
-                Either::Right(_) => SocketEnd::Closed,
-            };
-            shared.socket_ended(id, end);
+            SocketEnd::Closed => {
+                // The library queued the answer to the client's close frame: send it.
+                let deadline = shared.runtime.now() + CLOSE_LINGER;
+                let sleep = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
+                let _ = select(sink.flush(), sleep).await;
+            }
         }
     }
+}
+
+/// The writer stopped first: the core closed the socket (or a write failed). Gives the
+/// client a moment to answer the close frame, then drops the connection.
+async fn after_writer(
+    shared: Arc<Shared>,
+    id: RequestId,
+    reader: impl Future<Output = (SocketEnd, WebSocketReceiver<ReadAhead>)> + Unpin,
+) {
+    let deadline = shared.runtime.now() + CLOSE_LINGER;
+    let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
+    let end = match select(reader, linger).await {
+        Either::Left(((end, _stream), _)) => end,
+        Either::Right(_) => SocketEnd::Closed,
+    };
+    shared.socket_ended(id, end);
 }
 
 /// Hands every data frame to the core until the socket ends; returns how it ended and the
@@ -160,8 +185,8 @@ async fn run(
 async fn read_frames(
     shared: Arc<Shared>,
     id: RequestId,
-    mut stream: WebSocketReceiver<Box<dyn Stream>>,
-) -> (SocketEnd, WebSocketReceiver<Box<dyn Stream>>) {
+    mut stream: WebSocketReceiver<ReadAhead>,
+) -> (SocketEnd, WebSocketReceiver<ReadAhead>) {
     while let Some(item) = stream.next().await {
         let frame = match item {
             Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
@@ -188,9 +213,9 @@ async fn read_frames(
 async fn write_frames(
     shared: Arc<Shared>,
     id: RequestId,
-    mut sink: WebSocketSender<Box<dyn Stream>>,
+    mut sink: WebSocketSender<ReadAhead>,
     mut commands: mpsc::UnboundedReceiver<WsCommand>,
-) -> WebSocketSender<Box<dyn Stream>> {
+) -> WebSocketSender<ReadAhead> {
     while let Some(command) = commands.next().await {
         let frames = match command {
             WsCommand::Send(frames) => frames,
@@ -226,7 +251,7 @@ async fn write_frames(
 
 /// Buffers `frames` in the library without flushing them.
 async fn feed(
-    sink: &mut WebSocketSender<Box<dyn Stream>>,
+    sink: &mut WebSocketSender<ReadAhead>,
     frames: Vec<Frame>,
 ) -> Result<(), tungstenite::Error> {
     for frame in frames {
@@ -236,10 +261,7 @@ async fn feed(
 }
 
 /// Sends a close frame with `code` after whatever is buffered, and hands the write half back.
-async fn send_close(
-    mut sink: WebSocketSender<Box<dyn Stream>>,
-    code: u16,
-) -> WebSocketSender<Box<dyn Stream>> {
+async fn send_close(mut sink: WebSocketSender<ReadAhead>, code: u16) -> WebSocketSender<ReadAhead> {
     let close = CloseFrame {
         code: CloseCode::from(code),
         reason: Utf8Bytes::from_static(""),

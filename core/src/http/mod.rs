@@ -30,5 +30,5 @@ pub use cookie::{Cookie, SameSite};
 pub use cors::{CorsDecision, CorsOrigins};
 pub use options::HttpOptions;
 pub use refusal::{Forbidden, Rejection};
-pub use request::ConnectRequest;
+pub use request::{ConnectRequest, StoredRequest};
 pub use static_files::{ResolvedFile, StaticFiles};

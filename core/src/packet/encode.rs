@@ -58,7 +58,12 @@ impl Packet {
             Self::Upgrade => Frame::Text(ByteString::from_static("5")),
             Self::Noop => Frame::Text(ByteString::from_static("6")),
             Self::Open(_) | Self::Message(Message::Binary(_)) => {
-                let mut out = BytesMut::with_capacity(self.polling_len());
+                // An open packet's exact length would cost a second serialization: guess.
+                let capacity = match self {
+                    Self::Open(_) => 128,
+                    _ => self.polling_len(),
+                };
+                let mut out = BytesMut::with_capacity(capacity);
                 self.encode_polling(&mut out);
                 Frame::Text(
                     ByteString::try_from(out.freeze()).expect("text encodings are ASCII or UTF-8"),
@@ -72,7 +77,7 @@ impl Packet {
         match self {
             Self::Open(open) => {
                 out.put_u8(b'0');
-                out.extend_from_slice(open.to_json().as_bytes());
+                open.write_json(out);
             }
             Self::Close => out.put_u8(b'1'),
             Self::Ping => out.put_u8(b'2'),

@@ -39,6 +39,12 @@ impl OpenPacket {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("OpenPacket always serializes")
     }
+
+    /// Appends [`to_json`](Self::to_json)'s text to `out` without the intermediate string.
+    pub(crate) fn write_json(&self, out: &mut bytes::BytesMut) {
+        use bytes::BufMut;
+        serde_json::to_writer(out.writer(), self).expect("OpenPacket always serializes");
+    }
 }
 
 #[cfg(test)]

@@ -337,7 +337,11 @@ impl Server {
                     }
                 }
                 TimerOwner::Session(sid) => {
-                    self.with_session(now, sid, Session::handle_timeout);
+                    self.with_session(now, sid, |session, ctx| {
+                        // The queue no longer holds an entry for it.
+                        session.timer_at = None;
+                        session.handle_timeout(ctx);
+                    });
                 }
             }
         }
@@ -511,10 +515,7 @@ impl Server {
         sid: &Sid,
         act: impl FnOnce(&mut Session, &mut Ctx<'_>) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
-        if !self.sessions.contains_key(sid) {
-            return Err(SendError::UnknownSession);
-        }
-        let mut result = Ok(());
+        let mut result = Err(SendError::UnknownSession);
         self.with_session(now, *sid, |session, ctx| result = act(session, ctx));
         result
     }
@@ -530,36 +531,60 @@ impl Server {
         }
     }
 
+    /// Runs `act` on a session, then settles it: removes it if it ended, or makes sure its
+    /// next deadline is scheduled.
     fn with_session(
         &mut self,
         now: Instant,
         sid: Sid,
         act: impl FnOnce(&mut Session, &mut Ctx<'_>),
     ) {
-        let config = Arc::clone(&self.config);
         let Some(session) = self.sessions.get_mut(&sid) else {
             return;
         };
         let mut ctx = Ctx {
             now,
-            config: &config,
+            config: &self.config,
             out: &mut self.out,
         };
         act(session, &mut ctx);
-        self.settle(sid);
+        if !keep_scheduled(&mut self.timers, session) {
+            self.sessions.remove(&sid);
+        }
     }
 
     /// Removes an ended session, or makes sure its next deadline is scheduled.
     fn settle(&mut self, sid: Sid) {
-        let owner = TimerOwner::Session(sid);
-        match self.sessions.get(&sid) {
-            Some(session) if session.ended => {
+        if let Some(session) = self.sessions.get_mut(&sid) {
+            if !keep_scheduled(&mut self.timers, session) {
                 self.sessions.remove(&sid);
-                self.timers.remove(owner);
-                self.timers.prune();
             }
-            Some(session) => self.timers.schedule(owner, session.next_deadline()),
-            None => {}
         }
     }
+}
+
+/// Makes sure a live session's next deadline is in the timer queue; for an ended session,
+/// forgets its timer and returns false (the caller removes the session).
+fn keep_scheduled(timers: &mut Timers, session: &mut Session) -> bool {
+    let owner = TimerOwner::Session(session.sid);
+    if session.ended {
+        timers.remove(owner);
+        timers.prune();
+        return false;
+    }
+    let deadline = session.next_deadline();
+    // What `Timers::schedule` would decide, from the session's mirror of its entry: nothing
+    // to do when no deadline is held and none is wanted, or when the one held comes no later
+    // than the one wanted (it wakes the session early, harmlessly). The common input leaves
+    // the deadline where it was and so costs no lookup in the queue.
+    let unchanged = match (deadline, session.timer_at) {
+        (None, None) => true,
+        (Some(wanted), Some(held)) => held <= wanted,
+        _ => false,
+    };
+    if !unchanged {
+        timers.schedule(owner, deadline);
+        session.timer_at = deadline;
+    }
+    true
 }

@@ -240,7 +240,7 @@ pub(crate) struct Query<'a> {
 impl<'a> Query<'a> {
     pub(crate) fn parse(query: &'a str) -> Self {
         let mut parsed = Self::default();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        for (key, value) in crate::query::pairs(query) {
             let slot = match &*key {
                 "EIO" => &mut parsed.eio,
                 "transport" => &mut parsed.transport,

@@ -68,6 +68,9 @@ pub(crate) struct Session {
     pub(crate) pong_deadline: Option<Instant>,
     /// Set once the session is over; the server then removes it.
     pub(crate) ended: bool,
+    /// The deadline the timer queue holds for this session (a mirror of its entry, so that
+    /// the common input, which leaves the deadline where it was, costs no lookup there).
+    pub(crate) timer_at: Option<Instant>,
 }
 
 impl Session {
@@ -96,6 +99,7 @@ impl Session {
             next_ping: None,
             pong_deadline: None,
             ended: false,
+            timer_at: None,
         }
     }
 
@@ -409,9 +413,24 @@ impl Session {
 
 /// Encodes packets as one polling payload.
 pub(crate) fn encode(packets: &[Packet]) -> Bytes {
-    let mut out = BytesMut::with_capacity(payload::encoded_len(packets));
+    let mut out = BytesMut::with_capacity(capacity_for(packets));
     payload::encode(packets, &mut out);
     out.freeze()
+}
+
+/// The payload's length, exact but for an open packet, which is guessed rather than
+/// serialized twice (the buffer grows in the rare case the guess is short).
+fn capacity_for(packets: &[Packet]) -> usize {
+    /// Room for an open packet's JSON with a 20-character sid and one upgrade.
+    const OPEN_GUESS: usize = 128;
+    let records: usize = packets
+        .iter()
+        .map(|packet| match packet {
+            Packet::Open(_) => OPEN_GUESS,
+            other => other.polling_len(),
+        })
+        .sum();
+    records + packets.len().saturating_sub(1)
 }
 
 /// The 401 body of a refused connection (python-engineio's shape).

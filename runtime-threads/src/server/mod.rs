@@ -164,8 +164,12 @@ impl Server {
     }
 
     /// The request that opened a session (headers, query, remote address).
+    ///
+    /// The session keeps it packed; each call rebuilds it (a few small allocations), so keep
+    /// the result rather than calling this per message.
     pub fn connect_request(&self, sid: &Sid) -> Option<Arc<ConnectRequest>> {
-        self.shared.with_entry(sid, |entry| Arc::clone(&entry.info))
+        self.shared
+            .with_entry(sid, |entry| Arc::new(entry.info.to_request()))
     }
 
     /// Runs `task` on a new thread (python-engineio's `start_background_task`).

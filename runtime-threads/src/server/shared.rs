@@ -21,11 +21,12 @@ use super::engine::Command;
 use super::handlers::{Handlers, Job};
 use super::incoming::IncomingSender;
 use super::options::ServerOptions;
-use engineio_core::http::ConnectRequest;
+use engineio_core::http::{ConnectRequest, StoredRequest};
 
 /// What the server keeps per session beside the core.
 pub(crate) struct SessionEntry {
-    pub(crate) info: Arc<ConnectRequest>,
+    /// The handshake request, packed (it lives as long as the session).
+    pub(crate) info: StoredRequest,
     pub(crate) storage: http::Extensions,
     pub(crate) jobs: VecDeque<Job>,
     /// A dispatcher thread is working through `jobs`.
@@ -142,7 +143,7 @@ impl Shared {
         lock(&self.sessions)
             .entry(sid)
             .or_insert_with(|| SessionEntry {
-                info,
+                info: StoredRequest::new(&info),
                 storage: http::Extensions::new(),
                 jobs: VecDeque::new(),
                 running: false,
