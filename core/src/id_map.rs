@@ -11,3 +11,56 @@ use std::collections::HashMap;
 
 /// A hash map keyed by server-chosen ids (see the [module docs](self)).
 pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Gives a map's memory back after a peak: once three quarters of its capacity is empty,
+/// shrinks it to twice its length. Call after removals; it costs two comparisons when there
+/// is nothing to do, and each shrink at least halves the table, so the rehashing it does is
+/// bounded by the peak. Hash tables never shrink on their own, so without this a server
+/// keeps the tables of its busiest moment (several MiB after 10 000 sessions) for good.
+pub fn shrink_when_sparse<K, V, S>(map: &mut HashMap<K, V, S>)
+where
+    K: Eq + std::hash::Hash,
+    S: std::hash::BuildHasher,
+{
+    if map.capacity() > MIN_KEPT_CAPACITY && map.len() < map.capacity() / 4 {
+        map.shrink_to((map.len() * 2).max(MIN_KEPT_CAPACITY));
+    }
+}
+
+/// Tables this small are not worth shrinking.
+const MIN_KEPT_CAPACITY: usize = 64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_map_emptied_after_a_peak_shrinks() {
+        let mut map: IdMap<u64, [u8; 64]> = IdMap::default();
+        for id in 0..10_000 {
+            map.insert(id, [0; 64]);
+        }
+        let peak = map.capacity();
+        for id in 0..10_000 {
+            map.remove(&id);
+            shrink_when_sparse(&mut map);
+        }
+        assert!(
+            map.capacity() <= 2 * MIN_KEPT_CAPACITY,
+            "{} after {peak}",
+            map.capacity()
+        );
+    }
+
+    #[test]
+    fn a_busy_map_is_left_alone() {
+        let mut map: IdMap<u64, u64> = (0..1000).map(|id| (id, id)).collect();
+        for id in 0..500 {
+            map.remove(&id);
+            shrink_when_sparse(&mut map);
+        }
+        // Half full: not shrunk (a shrink would leave room for about 1 000, twice the
+        // length; removals alone only turn slots into tombstones).
+        assert!(map.capacity() > 1_500, "{}", map.capacity());
+    }
+}

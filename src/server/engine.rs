@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant;
 
-use engineio_core::id_map::IdMap;
+use engineio_core::id_map::{shrink_when_sparse, IdMap};
 use engineio_core::runtime::Runtime;
 use engineio_core::{
     DisconnectReason, Event, Frame, Message, RequestId, Response, Server as CoreServer, Sid,
@@ -264,6 +264,8 @@ impl Shared {
         for socket in state.ended_sockets.drain(..) {
             state.sockets.remove(&socket);
         }
+        shrink_when_sparse(&mut state.sockets);
+        shrink_when_sparse(&mut state.pending);
         let deadline = state.core.poll_timeout();
         if deadline.is_some_and(|d| state.armed.is_none_or(|armed| d < armed)) {
             state.armed = deadline;
@@ -408,6 +410,7 @@ impl Shared {
     pub(crate) fn remove_session(&self, sid: &Sid) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.sessions.remove(sid);
+        shrink_when_sparse(&mut state.sessions);
     }
 
     /// Runs `act` on the session's entry, if it exists.

@@ -36,7 +36,7 @@ mod session;
 mod timers;
 mod websocket;
 
-use crate::id_map::IdMap;
+use crate::id_map::{shrink_when_sparse, IdMap};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -549,7 +549,7 @@ impl Server {
         };
         act(session, &mut ctx);
         if !keep_scheduled(&mut self.timers, session) {
-            self.sessions.remove(&sid);
+            self.remove_session(sid);
         }
     }
 
@@ -557,9 +557,16 @@ impl Server {
     fn settle(&mut self, sid: Sid) {
         if let Some(session) = self.sessions.get_mut(&sid) {
             if !keep_scheduled(&mut self.timers, session) {
-                self.sessions.remove(&sid);
+                self.remove_session(sid);
             }
         }
+    }
+
+    /// Forgets an ended session; the tables give their memory back once mostly empty.
+    fn remove_session(&mut self, sid: Sid) {
+        self.sessions.remove(&sid);
+        shrink_when_sparse(&mut self.sessions);
+        shrink_when_sparse(&mut self.pending);
     }
 }
 

@@ -163,6 +163,7 @@ impl Outputs {
 
     pub(crate) fn unroute(&mut self, request: RequestId) {
         self.routes.remove(&request);
+        crate::id_map::shrink_when_sparse(&mut self.routes);
     }
 }
 

@@ -46,6 +46,7 @@ impl Timers {
     /// Forgets an owner; its heap entries become stale.
     pub(crate) fn remove(&mut self, owner: TimerOwner) {
         self.scheduled.remove(&owner);
+        crate::id_map::shrink_when_sparse(&mut self.scheduled);
     }
 
     /// Pops the next owner whose live entry is due at `now`.
@@ -68,13 +69,17 @@ impl Timers {
         self.heap.peek().map(|Reverse((deadline, _))| *deadline)
     }
 
-    /// Drops stale entries from the top of the heap so that `next_deadline` is tight.
+    /// Drops stale entries from the top of the heap so that `next_deadline` is tight, and
+    /// gives the heap's memory back once it is mostly empty.
     pub(crate) fn prune(&mut self) {
         while let Some(&Reverse((deadline, owner))) = self.heap.peek() {
             if self.scheduled.get(&owner) == Some(&deadline) {
-                return;
+                break;
             }
             self.heap.pop();
+        }
+        if self.heap.capacity() > 64 && self.heap.len() < self.heap.capacity() / 4 {
+            self.heap.shrink_to(self.heap.len() * 2);
         }
     }
 }

@@ -21,7 +21,7 @@ use super::handlers::Job;
 use super::shared::Shared;
 use crate::ws::{SocketEnd, Token, WsCommand};
 use engineio_core::http::ConnectRequest;
-use engineio_core::id_map::IdMap;
+use engineio_core::id_map::{shrink_when_sparse, IdMap};
 
 /// The routing facts of a request, owned so that they can cross to the engine thread.
 #[derive(Debug)]
@@ -200,6 +200,8 @@ impl Engine {
         for socket in self.ended.drain(..) {
             self.sockets.remove(&socket);
         }
+        shrink_when_sparse(&mut self.sockets);
+        shrink_when_sparse(&mut self.pending);
         // After the drain, so that a 413 given for this chunk comes first.
         if let Some(pending) = self.body_taken.take().and_then(|id| self.pending.get(&id)) {
             let _ = pending.outcome.send(Outcome::BodyTaken);

@@ -22,6 +22,7 @@ use super::handlers::{Handlers, Job};
 use super::incoming::IncomingSender;
 use super::options::ServerOptions;
 use engineio_core::http::{ConnectRequest, StoredRequest};
+use engineio_core::id_map::shrink_when_sparse;
 
 /// What the server keeps per session beside the core.
 pub(crate) struct SessionEntry {
@@ -198,13 +199,17 @@ impl Shared {
 
     /// The session's disconnect handler ran: record the reason for the stream face and forget it.
     pub(crate) fn end_session(&self, sid: &Sid, reason: DisconnectReason) {
-        if let Some(entry) = lock(&self.sessions).remove(sid) {
+        let mut sessions = lock(&self.sessions);
+        if let Some(entry) = sessions.remove(sid) {
             *lock(&entry.reason) = Some(reason);
         }
+        shrink_when_sparse(&mut sessions);
     }
 
     pub(crate) fn remove_session(&self, sid: &Sid) {
-        lock(&self.sessions).remove(sid);
+        let mut sessions = lock(&self.sessions);
+        sessions.remove(sid);
+        shrink_when_sparse(&mut sessions);
     }
 
     // ---- live session count ----
