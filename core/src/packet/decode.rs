@@ -65,6 +65,9 @@ fn decode_text(record: Bytes) -> Result<Packet, DecodeError> {
     })
 }
 
+/// Decoded binary messages up to this size are decoded on the stack first.
+const SMALL_BINARY: usize = 64;
+
 fn decode_base64(encoded: &[u8]) -> Result<Bytes, DecodeError> {
     // The output is sized exactly (3 bytes per 4 symbols, padding excluded), so the vector
     // becomes `Bytes` without a second allocation and never holds more than the input justifies.
@@ -74,7 +77,17 @@ fn decode_base64(encoded: &[u8]) -> Result<Bytes, DecodeError> {
         _ => 0,
     };
     let symbols = encoded.len() - padding;
-    let mut out = vec![0; symbols / 4 * 3 + (symbols % 4 * 3) / 4];
+    let len = symbols / 4 * 3 + (symbols % 4 * 3) / 4;
+    if len <= SMALL_BINARY {
+        // Small messages decode on the stack and are copied once: cheaper than a zeroed
+        // allocation (`calloc`) of the exact size.
+        let mut out = [0; SMALL_BINARY];
+        let written = LENIENT_BASE64
+            .decode_slice(encoded, &mut out[..len])
+            .map_err(|_| DecodeError::InvalidBase64)?;
+        return Ok(Bytes::copy_from_slice(&out[..written]));
+    }
+    let mut out = vec![0; len];
     let written = LENIENT_BASE64
         .decode_slice(encoded, &mut out)
         .map_err(|_| DecodeError::InvalidBase64)?;
