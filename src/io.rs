@@ -6,6 +6,7 @@
 //! public for code that runs hyper beside them on the same runtime traits (the benchmark
 //! floors do, to compare like with like).
 
+use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -13,31 +14,49 @@ use std::task::{ready, Context, Poll};
 use engineio_core::runtime::Stream;
 use futures_util::io::{AsyncRead, AsyncWrite};
 
-/// How many bytes one read moves at most when hyper asks for more.
-const READ_CHUNK: usize = 8 * 1024;
+/// How many bytes one system call reads at most, through [`with_scratch`].
+pub(crate) const SCRATCH_LEN: usize = 64 * 1024;
+
+thread_local! {
+    /// The thread's read buffer (see [`with_scratch`]).
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `read` with the thread's scratch buffer ([`SCRATCH_LEN`] bytes, zeroed once per
+/// thread), which every connection polled on the thread reads through: a read completes
+/// within one `poll_read`, so a buffer per connection would only cost its memory while the
+/// connection idles, and its zero-fill when it opens (8 KiB per connection showed as a tenth
+/// of a WebSocket session's set-up). A stream layered over another that also reads through
+/// here gets a buffer of its own rather than a conflict.
+pub(crate) fn with_scratch<R>(read: impl FnOnce(&mut [u8]) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            if scratch.is_empty() {
+                scratch.resize(SCRATCH_LEN, 0);
+            }
+            read(&mut scratch)
+        }
+        Err(_) => read(&mut vec![0; 8 * 1024]),
+    })
+}
 
 /// A runtime stream as hyper I/O.
 ///
 /// hyper hands reads an uninitialised cursor; filling it needs `unsafe`, which this crate
-/// forbids, so reads go through a scratch buffer and `put_slice` (one memcpy per read). The
-/// scratch buffer is the connection's, allocated and zeroed at its first read: a fresh stack
-/// array per read cost a zero-fill of 8 KiB per request.
+/// forbids, so reads go through the thread's scratch buffer ([`with_scratch`]) and
+/// `put_slice` (one memcpy per read).
 ///
 /// After a WebSocket upgrade, `hyper::upgrade::Upgraded::downcast::<HyperIo>()` gives the
 /// connection back, and [`into_inner`](Self::into_inner) the raw stream, so that the socket
 /// runs without this copy layer.
 pub struct HyperIo {
     inner: Box<dyn Stream>,
-    scratch: Vec<u8>,
 }
 
 impl HyperIo {
     /// Wraps a runtime stream (from a `Listener` or a runtime's connect) for hyper.
     pub fn new(inner: Box<dyn Stream>) -> Self {
-        Self {
-            inner,
-            scratch: Vec::new(),
-        }
+        Self { inner }
     }
 
     /// The stream, for use without hyper (after an upgrade).
@@ -58,14 +77,13 @@ impl hyper::rt::Read for HyperIo {
         cx: &mut Context<'_>,
         mut cursor: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if this.scratch.is_empty() {
-            this.scratch = vec![0; READ_CHUNK];
-        }
-        let want = cursor.remaining().min(READ_CHUNK);
-        let read = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut this.scratch[..want]))?;
-        cursor.put_slice(&this.scratch[..read]);
-        Poll::Ready(Ok(()))
+        let inner = &mut self.get_mut().inner;
+        let want = cursor.remaining().min(SCRATCH_LEN);
+        with_scratch(|scratch| {
+            let read = ready!(Pin::new(inner).poll_read(cx, &mut scratch[..want]))?;
+            cursor.put_slice(&scratch[..read]);
+            Poll::Ready(Ok(()))
+        })
     }
 }
 
@@ -92,5 +110,26 @@ impl hyper::rt::Write for HyperIo {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nested_read_gets_a_buffer_of_its_own() {
+        with_scratch(|outer| {
+            outer[0] = 1;
+            with_scratch(|inner| {
+                assert!(!inner.is_empty());
+                inner[0] = 2;
+            });
+            assert_eq!(
+                outer[0], 1,
+                "the inner read did not write over the outer one"
+            );
+            assert_eq!(outer.len(), SCRATCH_LEN);
+        });
     }
 }

@@ -3,12 +3,11 @@
 //! tungstenite keeps its read buffer for the socket's whole life and reads at most that much
 //! per call. A large buffer costs every idle session its size (and a zero-fill per read); a
 //! small one costs a system call per few hundred bytes under load. [`ReadAhead`] removes the
-//! trade: the system call reads into the thread's scratch buffer ([`SCRATCH_LEN`]), the
+//! trade: the system call reads into the thread's scratch buffer ([`with_scratch`]), the
 //! library gets what fits its small buffer, and the rest waits in a buffer of this connection
 //! that exists only while it holds bytes. An idle socket then holds no read-ahead memory, and
 //! a burst still costs one system call.
 
-use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -16,14 +15,7 @@ use std::task::{ready, Context, Poll};
 use engineio_core::runtime::Stream;
 use futures_util::io::{AsyncRead, AsyncWrite};
 
-/// How many bytes one system call reads at most.
-const SCRATCH_LEN: usize = 64 * 1024;
-
-thread_local! {
-    /// The thread's scratch buffer: every socket polled on this thread reads through it (a
-    /// read completes within one `poll_read`, so no two sockets use it at once).
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
+use crate::io::{with_scratch, SCRATCH_LEN};
 
 /// A stream whose reads go through the thread's scratch buffer (see the module docs).
 pub(crate) struct ReadAhead {
@@ -80,10 +72,7 @@ impl AsyncRead for ReadAhead {
         if buf.len() >= SCRATCH_LEN {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         }
-        SCRATCH.with_borrow_mut(|scratch| {
-            if scratch.is_empty() {
-                scratch.resize(SCRATCH_LEN, 0);
-            }
+        with_scratch(|scratch| {
             let read = ready!(Pin::new(&mut this.inner).poll_read(cx, scratch))?;
             let moved = read.min(buf.len());
             buf[..moved].copy_from_slice(&scratch[..moved]);
