@@ -17,6 +17,11 @@ use futures_util::io::{AsyncRead, AsyncWrite};
 /// How many bytes one system call reads at most, through [`with_scratch`].
 pub(crate) const SCRATCH_LEN: usize = 64 * 1024;
 
+/// How many bytes one read moves at most when hyper asks for more. hyper checks its limit
+/// on a request head's size between reads, so a larger read would let a head overshoot it
+/// (a test sends 100 KB of headers against the 64 KiB limit).
+const HTTP_READ_LEN: usize = 8 * 1024;
+
 thread_local! {
     /// The thread's read buffer (see [`with_scratch`]).
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -78,7 +83,7 @@ impl hyper::rt::Read for HyperIo {
         mut cursor: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let inner = &mut self.get_mut().inner;
-        let want = cursor.remaining().min(SCRATCH_LEN);
+        let want = cursor.remaining().min(HTTP_READ_LEN);
         with_scratch(|scratch| {
             let read = ready!(Pin::new(inner).poll_read(cx, &mut scratch[..want]))?;
             cursor.put_slice(&scratch[..read]);

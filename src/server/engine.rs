@@ -23,7 +23,7 @@ use futures_channel::mpsc;
 use futures_util::future::{select, Either};
 use smallvec::SmallVec;
 
-use super::handlers::{run_jobs, run_jobs_here, Handlers, Job};
+use super::handlers::{run_jobs, run_jobs_here, Handlers, Job, Runner};
 use super::incoming::{IncomingSender, Socket};
 use super::notify::Notify;
 use super::options::ServerOptions;
@@ -350,6 +350,10 @@ impl Shared {
             return;
         }
         if entry.running {
+            if entry.jobs.capacity() == 0 {
+                // A burst is coming (see `websocket::read_frames`): room for it at once.
+                entry.jobs.reserve(16);
+            }
             entry.jobs.push_back(job);
         } else {
             // No runner means an empty queue: the new runner gets the job directly.
@@ -378,13 +382,15 @@ impl Shared {
                         incoming.push(socket.bind(server));
                     }
                 }
-                Action::RunJobs(sid, first) => match placement {
-                    JobPlacement::Here => run_jobs_here(server, sid, first),
-                    JobPlacement::Spawned => {
-                        self.runtime
-                            .spawn(Box::pin(run_jobs(server, sid, Some(first))));
+                Action::RunJobs(sid, first) => {
+                    let runner = Runner::new(sid, first);
+                    match placement {
+                        JobPlacement::Here => run_jobs_here(server, runner),
+                        JobPlacement::Spawned => {
+                            self.runtime.spawn(Box::pin(run_jobs(server, runner)))
+                        }
                     }
-                },
+                }
                 Action::SpawnJob(sid, job) => {
                     self.runtime
                         .spawn(Box::pin(super::handlers::run_job(server, sid, job)));
@@ -393,17 +399,30 @@ impl Shared {
         }
     }
 
-    /// Takes the next job of a session, or marks its runner stopped when there is none.
-    pub(crate) fn next_job(&self, sid: &Sid) -> Option<QueuedJob> {
+    /// Moves every job queued for a session into `jobs` (empty on entry) and refreshes
+    /// `inbox`; returns false, and marks the session's runner stopped, when there is none.
+    ///
+    /// One lock for however many jobs queued up while the runner was busy (a burst read in
+    /// one go queues one per message), instead of one per job.
+    pub(crate) fn take_jobs(
+        &self,
+        sid: &Sid,
+        jobs: &mut VecDeque<Job>,
+        inbox: &mut Option<mpsc::Sender<Message>>,
+    ) -> bool {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = state.sessions.get_mut(sid)?;
-        match entry.jobs.pop_front() {
-            Some(job) => Some((job, entry.inbox.clone())),
-            None => {
-                entry.running = false;
-                None
-            }
+        let Some(entry) = state.sessions.get_mut(sid) else {
+            return false;
+        };
+        if entry.jobs.is_empty() {
+            entry.running = false;
+            // An idle session keeps no queue memory from its last burst.
+            entry.jobs = VecDeque::new();
+            return false;
         }
+        std::mem::swap(&mut entry.jobs, jobs);
+        inbox.clone_from(&entry.inbox);
+        true
     }
 
     /// Forgets a session once its disconnect handler has run.

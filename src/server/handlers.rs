@@ -8,6 +8,7 @@
 //! its own (python-engineio's default), which gives up that order. No lock is held while a
 //! handler runs, so handlers may call back into the [`Server`].
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -86,32 +87,71 @@ pub(crate) async fn connect(server: Server, sid: Sid, info: Arc<ConnectRequest>)
     }
 }
 
-/// Works through a session's job queue in order, starting with `first` (already taken off
-/// it), until it is empty.
-pub(crate) async fn run_jobs(server: Server, sid: Sid, mut first: Option<QueuedJob>) {
-    while let Some((job, inbox)) = first.take().or_else(|| server.shared.next_job(&sid)) {
+/// A session's job runner: the jobs it has taken off the session's queue, in order. At most
+/// one runner exists per session, so its jobs run in arrival order.
+pub(crate) struct Runner {
+    sid: Sid,
+    /// The job the runner was started with (handed over without queueing).
+    first: Option<Job>,
+    /// Jobs taken off the queue in one go, still to run.
+    taken: VecDeque<Job>,
+    /// The stream face's inbox, when sockets are accepted.
+    inbox: Option<futures_channel::mpsc::Sender<Message>>,
+}
+
+impl Runner {
+    /// A runner for `sid`, starting with `first`.
+    pub(crate) fn new(sid: Sid, (first, inbox): QueuedJob) -> Self {
+        Self {
+            sid,
+            first: Some(first),
+            taken: VecDeque::new(),
+            inbox,
+        }
+    }
+
+    /// The next job: those already taken first, then everything queued meanwhile; `None`
+    /// (and the session's runner marked stopped) once the queue is empty.
+    fn next(&mut self, server: &Server) -> Option<Job> {
+        if let Some(job) = self.first.take().or_else(|| self.taken.pop_front()) {
+            return Some(job);
+        }
+        let more = server
+            .shared
+            .take_jobs(&self.sid, &mut self.taken, &mut self.inbox);
+        if more {
+            self.taken.pop_front()
+        } else {
+            None
+        }
+    }
+}
+
+/// Works through a session's jobs in order until its queue is empty.
+pub(crate) async fn run_jobs(server: Server, mut runner: Runner) {
+    while let Some(job) = runner.next(&server) {
         let last = matches!(job, Job::Disconnect(_));
-        run_queued_job(server.clone(), sid, job, inbox).await;
+        run_queued_job(server.clone(), runner.sid, job, runner.inbox.clone()).await;
         if last {
             return;
         }
     }
 }
 
-/// Works through a session's job queue on the calling task while each job finishes at its
-/// first poll; the first job that waits is moved, with the rest of the queue, to a spawned
-/// task (which polls it again with its own waker, as the `Future` contract allows).
-pub(crate) fn run_jobs_here(server: Server, sid: Sid, first: QueuedJob) {
-    let mut first = Some(first);
-    while let Some((job, inbox)) = first.take().or_else(|| server.shared.next_job(&sid)) {
+/// Works through a session's jobs on the calling task while each job finishes at its first
+/// poll; the first job that waits is moved, with the rest of the jobs, to a spawned task
+/// (which polls it again with its own waker, as the `Future` contract allows).
+pub(crate) fn run_jobs_here(server: Server, mut runner: Runner) {
+    let sid = runner.sid;
+    while let Some(job) = runner.next(&server) {
         let last = matches!(job, Job::Disconnect(_));
-        let mut job: BoxFuture<()> = match (job, inbox) {
+        let mut job: BoxFuture<()> = match (job, &runner.inbox) {
             // The common case: the message handler's own (already boxed) future.
             (Job::Message(message), None) => match &server.shared.handlers.message {
                 Some(handler) => handler(server.clone(), sid, message),
                 None => continue,
             },
-            (job, inbox) => Box::pin(run_queued_job(server.clone(), sid, job, inbox)),
+            (job, inbox) => Box::pin(run_queued_job(server.clone(), sid, job, inbox.clone())),
         };
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         if job.as_mut().poll(&mut cx).is_pending() {
@@ -119,7 +159,7 @@ pub(crate) fn run_jobs_here(server: Server, sid: Sid, first: QueuedJob) {
             runtime.spawn(Box::pin(async move {
                 job.await;
                 if !last {
-                    run_jobs(server, sid, None).await;
+                    run_jobs(server, runner).await;
                 }
             }));
             return;

@@ -25,7 +25,7 @@ use engineio_core::runtime::{Runtime, Stream};
 use engineio_core::{ByteString, Frame, RequestId, WsFailure};
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
-use futures_util::{AsyncReadExt, AsyncWriteExt, SinkExt, StreamExt};
+use futures_util::{AsyncReadExt, AsyncWriteExt, FutureExt, SinkExt, StreamExt};
 use http::header::{self, HeaderValue};
 use http_body_util::Full;
 
@@ -180,32 +180,82 @@ async fn after_writer(
     shared.socket_ended(id, end);
 }
 
+/// The most frames handed to the core under one lock.
+const MAX_BURST: usize = 64;
+
 /// Hands every data frame to the core until the socket ends; returns how it ended and the
 /// read half.
+///
+/// Frames that are already read when one arrives (a client's burst, which usually comes in
+/// one system call) go to the core together, under one lock; their messages then queue up
+/// for the session's handlers, which take them in one go. A lone frame costs no allocation.
 async fn read_frames(
     shared: Arc<Shared>,
     id: RequestId,
     mut stream: WebSocketReceiver<ReadAhead>,
 ) -> (SocketEnd, WebSocketReceiver<ReadAhead>) {
-    while let Some(item) = stream.next().await {
-        let frame = match item {
-            Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
-                Ok(text) => Frame::Text(text),
-                Err(_) => return (SocketEnd::Failed(WsFailure::InvalidUtf8), stream),
-            },
-            Ok(WsMessage::Binary(bytes)) => Frame::Binary(bytes),
-            Ok(WsMessage::Close(_)) => return (SocketEnd::Closed, stream),
-            // Pings are answered by the library; pongs and raw frames mean nothing here.
-            Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => continue,
-            Err(error) => {
-                let end = socket_end(&error);
-                tracing::debug!(%error, ?end, "websocket ended");
-                return (end, stream);
-            }
+    loop {
+        let Some(item) = stream.next().await else {
+            return (SocketEnd::Closed, stream);
         };
-        shared.with_core_on_io_task(|core, now| core.handle_ws_frame(now, id, frame));
+        let first = match to_frame(item) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => continue,
+            Err(end) => return (end, stream),
+        };
+        let mut more = Vec::new();
+        let mut end = None;
+        while more.len() < MAX_BURST - 1 {
+            match stream.next().now_or_never() {
+                Some(Some(item)) => match to_frame(item) {
+                    Ok(Some(frame)) => {
+                        if more.capacity() == 0 {
+                            more.reserve(MAX_BURST - 1);
+                        }
+                        more.push(frame);
+                    }
+                    Ok(None) => {}
+                    Err(ended) => {
+                        end = Some(ended);
+                        break;
+                    }
+                },
+                Some(None) => {
+                    end = Some(SocketEnd::Closed);
+                    break;
+                }
+                None => break,
+            }
+        }
+        shared.with_core_on_io_task(|core, now| {
+            core.handle_ws_frame(now, id, first);
+            for frame in more {
+                core.handle_ws_frame(now, id, frame);
+            }
+        });
+        if let Some(end) = end {
+            return (end, stream);
+        }
     }
-    (SocketEnd::Closed, stream)
+}
+
+/// What one item read from the socket means: a data frame for the core, nothing (pings are
+/// answered by the library; pongs and raw frames mean nothing here), or the socket's end.
+fn to_frame(item: Result<WsMessage, tungstenite::Error>) -> Result<Option<Frame>, SocketEnd> {
+    match item {
+        Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
+            Ok(text) => Ok(Some(Frame::Text(text))),
+            Err(_) => Err(SocketEnd::Failed(WsFailure::InvalidUtf8)),
+        },
+        Ok(WsMessage::Binary(bytes)) => Ok(Some(Frame::Binary(bytes))),
+        Ok(WsMessage::Close(_)) => Err(SocketEnd::Closed),
+        Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => Ok(None),
+        Err(error) => {
+            let end = socket_end(&error);
+            tracing::debug!(%error, ?end, "websocket ended");
+            Err(end)
+        }
+    }
 }
 
 /// Writes the batches and the close the core hands out; returns the write half when told to
