@@ -48,7 +48,7 @@ pub(crate) fn with_scratch<R>(read: impl FnOnce(&mut [u8]) -> R) -> R {
 /// A runtime stream as hyper I/O.
 ///
 /// hyper hands reads an uninitialised cursor; filling it needs `unsafe`, which this crate
-/// forbids, so reads go through the thread's scratch buffer ([`with_scratch`]) and
+/// forbids, so reads go through a scratch buffer shared by the thread's connections and
 /// `put_slice` (one memcpy per read).
 ///
 /// After a WebSocket upgrade, `hyper::upgrade::Upgraded::downcast::<HyperIo>()` gives the
