@@ -252,21 +252,12 @@ pub(crate) fn run_reader(
     }
 }
 
-/// What a library error means: the connection ended (including a peer that dropped it
-/// without a close frame, a transport close as the reference servers report it), or the peer
-/// broke the protocol in a way RFC 6455 gives a close code for (1009 too large, 1007 invalid
-/// UTF-8, 1002 anything else).
+/// What a WebSocket library error means for the core (see
+/// [`ws_failure`](engineio_core::http::ws_error::ws_failure)).
 fn socket_end(error: &tungstenite::Error) -> SocketEnd {
-    use tungstenite::error::ProtocolError;
-    use tungstenite::Error;
-    match error {
-        Error::ConnectionClosed
-        | Error::AlreadyClosed
-        | Error::Io(_)
-        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => SocketEnd::Closed,
-        Error::Capacity(_) => SocketEnd::Failed(WsFailure::TooLarge),
-        Error::Utf8(_) => SocketEnd::Failed(WsFailure::InvalidUtf8),
-        _ => SocketEnd::Failed(WsFailure::Protocol),
+    match engineio_core::http::ws_error::ws_failure(error) {
+        Some(failure) => SocketEnd::Failed(failure),
+        None => SocketEnd::Closed,
     }
 }
 

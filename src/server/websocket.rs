@@ -320,19 +320,12 @@ async fn send_close(mut sink: WebSocketSender<ReadAhead>, code: u16) -> WebSocke
     sink
 }
 
-/// What a WebSocket library error means for the core: the peer went away (a transport
-/// close), or it broke the protocol in a way RFC 6455 gives a close code for.
+/// What a WebSocket library error means for the core (see
+/// [`ws_failure`](engineio_core::http::ws_error::ws_failure)).
 fn socket_end(error: &tungstenite::Error) -> SocketEnd {
-    use tungstenite::error::ProtocolError;
-    use tungstenite::Error;
-    match error {
-        Error::ConnectionClosed
-        | Error::AlreadyClosed
-        | Error::Io(_)
-        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => SocketEnd::Closed,
-        Error::Capacity(_) => SocketEnd::Failed(WsFailure::TooLarge),
-        Error::Utf8(_) => SocketEnd::Failed(WsFailure::InvalidUtf8),
-        _ => SocketEnd::Failed(WsFailure::Protocol),
+    match engineio_core::http::ws_error::ws_failure(error) {
+        Some(failure) => SocketEnd::Failed(failure),
+        None => SocketEnd::Closed,
     }
 }
 

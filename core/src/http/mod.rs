@@ -25,6 +25,7 @@ pub mod storage;
 #[cfg(feature = "tls")]
 pub mod tls;
 pub mod url;
+pub mod ws_error;
 
 pub use cookie::{Cookie, SameSite};
 pub use cors::{CorsDecision, CorsOrigins};
