@@ -29,6 +29,7 @@ use super::driver::Input;
 use super::net::Context;
 use super::ConnectError;
 use engineio_core::http::client::websocket_message_limit;
+use engineio_core::http::ws_error::ws_failure;
 
 /// tungstenite zero-fills its whole read buffer for every read, so keep it small.
 const READ_BUFFER: usize = 16 * 1024;
@@ -183,7 +184,7 @@ async fn read(
             Err(error) => {
                 tracing::debug!(%error, %socket, "engine.io websocket read failed");
                 backlog.release(1);
-                return failure_of(&error);
+                return ws_failure(&error);
             }
         };
         // Once the driver is gone the writer closes the socket; keep reading until then.
@@ -194,22 +195,6 @@ async fn read(
         backlog.release(1);
     }
     None
-}
-
-/// The protocol failure behind a library error, if the server broke the protocol (rather than
-/// the connection ending).
-fn failure_of(error: &tungstenite::Error) -> Option<WsFailure> {
-    use tungstenite::error::ProtocolError;
-    use tungstenite::Error;
-    match error {
-        Error::ConnectionClosed
-        | Error::AlreadyClosed
-        | Error::Io(_)
-        | Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => None,
-        Error::Capacity(_) => Some(WsFailure::TooLarge),
-        Error::Utf8(_) => Some(WsFailure::InvalidUtf8),
-        _ => Some(WsFailure::Protocol),
-    }
 }
 
 /// Writes each batch (feed every frame, flush once, report), then closes the socket.
