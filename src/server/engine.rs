@@ -96,6 +96,9 @@ pub(crate) enum Action {
     SpawnJob(Sid, Job),
 }
 
+/// The most queued jobs a session's runner takes at once (see [`Shared::take_jobs`]).
+const MAX_TAKEN: usize = 64;
+
 /// What one drain of the core leaves to do; usually nothing or one job runner, so kept
 /// inline (no allocation per input).
 pub(crate) type Actions = SmallVec<[Action; 1]>;
@@ -399,11 +402,14 @@ impl Shared {
         }
     }
 
-    /// Moves every job queued for a session into `jobs` (empty on entry) and refreshes
-    /// `inbox`; returns false, and marks the session's runner stopped, when there is none.
+    /// Moves up to [`MAX_TAKEN`] jobs queued for a session into `jobs` (empty on entry) and
+    /// refreshes `inbox`; returns false, and marks the session's runner stopped, when there is
+    /// none.
     ///
-    /// One lock for however many jobs queued up while the runner was busy (a burst read in
-    /// one go queues one per message), instead of one per job.
+    /// One lock for the jobs that queued up while the runner was busy (a burst read in one go
+    /// queues one per message), instead of one per job. The cap keeps `max_pending_messages`
+    /// meaningful: jobs a runner holds are no longer counted in the queue, so a runner stuck
+    /// in a handler holds at most this many beyond the bound.
     pub(crate) fn take_jobs(
         &self,
         sid: &Sid,
@@ -420,7 +426,8 @@ impl Shared {
             entry.jobs = VecDeque::new();
             return false;
         }
-        std::mem::swap(&mut entry.jobs, jobs);
+        let taken = entry.jobs.len().min(MAX_TAKEN);
+        jobs.extend(entry.jobs.drain(..taken));
         inbox.clone_from(&entry.inbox);
         true
     }
