@@ -11,7 +11,10 @@ use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use engineio_core::runtime::Stream;
+use std::sync::Arc;
+
+use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
+use engineio_core::runtime::{Runtime, Stream, Timer};
 use futures_util::io::{AsyncRead, AsyncWrite};
 
 /// How many bytes one system call reads at most, through [`with_scratch`].
@@ -56,12 +59,45 @@ pub(crate) fn with_scratch<R>(read: impl FnOnce(&mut [u8]) -> R) -> R {
 /// runs without this copy layer.
 pub struct HyperIo {
     inner: Box<dyn Stream>,
+    shutdown: Shutdown,
+}
+
+/// What hyper's `poll_shutdown` does: shut the write side down, and for a server's
+/// connection then read and drop what the client still sends (see [`HyperIo::lingering`]).
+enum Shutdown {
+    /// Shut the write side down, nothing more (a client's connection).
+    Plain,
+    /// Not started; linger with this runtime's clock.
+    Linger(Arc<dyn Runtime>),
+    /// The write side is shut: reading and dropping until the deadline.
+    Draining {
+        deadline: Pin<Box<dyn Timer>>,
+        dropped: usize,
+    },
+    /// Finished.
+    Done,
 }
 
 impl HyperIo {
     /// Wraps a runtime stream (from a `Listener` or a runtime's connect) for hyper.
     pub fn new(inner: Box<dyn Stream>) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            shutdown: Shutdown::Plain,
+        }
+    }
+
+    /// Wraps a server's connection for hyper, closing it the lingering way (see
+    /// [`engineio_core::http::linger`]): when hyper ends the connection, the write side is
+    /// shut down, then what the client still sends is read and dropped until it closes,
+    /// [`LINGER_BYTES`] were dropped or [`LINGER_TIME`] passed. A response given before the
+    /// request's body was read (a 413) then reaches the client, where closing with unread
+    /// bytes would send a reset that can overtake it.
+    pub fn lingering(inner: Box<dyn Stream>, runtime: Arc<dyn Runtime>) -> Self {
+        Self {
+            inner,
+            shutdown: Shutdown::Linger(runtime),
+        }
     }
 
     /// The stream, for use without hyper (after an upgrade).
@@ -113,8 +149,42 @@ impl hyper::rt::Write for HyperIo {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.shutdown {
+                Shutdown::Plain => return Pin::new(&mut this.inner).poll_close(cx),
+                Shutdown::Done => return Poll::Ready(Ok(())),
+                Shutdown::Linger(runtime) => {
+                    // `close` on a TCP stream shuts the write side down: a FIN after the
+                    // response.
+                    if let Err(error) = ready!(Pin::new(&mut this.inner).poll_close(cx)) {
+                        this.shutdown = Shutdown::Done;
+                        return Poll::Ready(Err(error));
+                    }
+                    let deadline = runtime.timer(runtime.now() + LINGER_TIME);
+                    this.shutdown = Shutdown::Draining {
+                        deadline,
+                        dropped: 0,
+                    };
+                }
+                Shutdown::Draining { deadline, dropped } => {
+                    if deadline.as_mut().poll_elapsed(cx).is_ready() {
+                        this.shutdown = Shutdown::Done;
+                        continue;
+                    }
+                    let inner = &mut this.inner;
+                    match with_scratch(|scratch| Pin::new(inner).poll_read(cx, scratch)) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(read)) if read > 0 && *dropped + read < LINGER_BYTES => {
+                            *dropped += read;
+                        }
+                        // The client closed or failed, or sent too much: close anyway.
+                        Poll::Ready(_) => this.shutdown = Shutdown::Done,
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! [`SmolRuntime`] implements [`engineio_core::runtime::Runtime`] on the async-io reactor that
 //! smol is built on: timers are [`async_io::Timer`]s, streams are `Async<TcpStream>` (already
-//! `futures-io` streams), and tasks run on smol's global executor or on one you pass. The
+//! `futures-io` streams; [`TcpConnection`] gives them a `close` that sends a FIN), and tasks run on smol's global executor or on one you pass. The
 //! timer, listener and connect adapters are public so that `engineio-runtime-async-std`, which
 //! sits on the same reactor, can share them.
 //!
@@ -29,6 +29,10 @@ use std::time::Instant;
 
 use async_io::{Async, Timer as IoTimer};
 use engineio_core::runtime::{BoxFuture, Listener, Runtime, Stream, Timer};
+
+mod tcp;
+
+pub use tcp::TcpConnection;
 
 /// The smol runtime: the async-io reactor, and smol's global executor or a given one.
 #[derive(Debug, Clone, Default)]
@@ -113,7 +117,7 @@ impl Listener for IoListener {
             match self.0.get_ref().accept() {
                 Ok((stream, peer)) => {
                     stream.set_nodelay(true)?;
-                    let stream: Box<dyn Stream> = Box::new(Async::new(stream)?);
+                    let stream: Box<dyn Stream> = Box::new(TcpConnection::new(Async::new(stream)?));
                     return Poll::Ready(Ok((stream, peer)));
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
@@ -138,7 +142,7 @@ pub fn connect(host: String, port: u16) -> BoxFuture<'static, io::Result<Box<dyn
             match Async::<TcpStream>::connect(addr).await {
                 Ok(stream) => {
                     stream.get_ref().set_nodelay(true)?;
-                    return Ok(Box::new(stream) as Box<dyn Stream>);
+                    return Ok(Box::new(TcpConnection::new(stream)) as Box<dyn Stream>);
                 }
                 Err(error) => last_error = error,
             }

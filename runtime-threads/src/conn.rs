@@ -19,7 +19,9 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
 
 /// The state writes share.
 #[derive(Debug)]
@@ -74,6 +76,31 @@ impl Conn {
         let _ = self
             .tcp
             .set_read_timeout(timeout.map(|t| t.max(Duration::from_millis(1))));
+    }
+
+    /// Closes a connection whose peer may still be sending (see
+    /// [`engineio_core::http::linger`]): shut the write side down after the last word (a
+    /// close frame, a 413), then read and drop what comes until the peer closes,
+    /// [`LINGER_BYTES`] were dropped or [`LINGER_TIME`] passed; then shut it down. Closing
+    /// with unread bytes would make the kernel send a reset that can overtake the last word.
+    pub(crate) fn linger_close(&self) {
+        self.shutdown_write();
+        let deadline = Instant::now() + LINGER_TIME;
+        let mut reader = self.clone();
+        let mut buf = [0u8; 8 * 1024];
+        let mut dropped = 0;
+        while dropped < LINGER_BYTES {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            reader.set_read_timeout(Some(left));
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(read) => dropped += read,
+            }
+        }
+        self.shutdown();
     }
 
     /// Sets the write timeout (`None` blocks for ever).

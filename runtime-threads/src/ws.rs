@@ -18,17 +18,15 @@
 //! the `closing` flag, after which nothing else is written. The writer then waits briefly for
 //! the reader to see the peer's close reply; if the peer stays silent it shuts the connection
 //! down, which unblocks the reader. Otherwise the reader's thread tears the connection down:
-//! at once after a clean close, or with a lingering close ([`linger_close`]) after a protocol
+//! at once after a clean close, or with a lingering close ([`Conn::linger_close`]) after a protocol
 //! failure (RFC 6455 §7.4.1 codes: 1002, 1007 for invalid UTF-8, 1009 for too large), whose
 //! peer may still be sending the rest of a frame nobody will read.
 
-use std::io::Read;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
 use engineio_core::{ByteString, Frame, WsFailure};
 use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::frame::Frame as WireFrame;
@@ -190,30 +188,6 @@ pub(crate) fn run_writer(
         tracing::debug!("websocket peer did not close in time");
         conn.shutdown();
     }
-}
-
-/// Closes a connection whose peer may still be sending (see
-/// [`engineio_core::http::linger`]): shut the write side down after the close frame, then
-/// read and drop what comes until the peer closes, [`LINGER_BYTES`] were dropped or
-/// [`LINGER_TIME`] passed; then shut it down.
-pub(crate) fn linger_close(conn: &Conn) {
-    conn.shutdown_write();
-    let deadline = Instant::now() + LINGER_TIME;
-    let mut reader = conn.clone();
-    let mut buf = [0u8; 8 * 1024];
-    let mut dropped = 0;
-    while dropped < LINGER_BYTES {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        reader.set_read_timeout(Some(left));
-        match reader.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(read) => dropped += read,
-        }
-    }
-    conn.shutdown();
 }
 
 /// Reads data frames and hands them to `deliver`, each with its [`Token`] of backpressure,

@@ -87,7 +87,8 @@ async fn accept_loop(shared: Arc<Shared>, listener: Box<dyn Listener>) -> io::Re
 }
 
 async fn serve_connection(shared: Arc<Shared>, stream: Box<dyn Stream>, peer: Option<SocketAddr>) {
-    let timer = HyperTimer(Arc::clone(&shared.runtime));
+    let timer = HyperTimer::new(Arc::clone(&shared.runtime));
+    let io = HyperIo::lingering(stream, Arc::clone(&shared.runtime));
     let header_timeout = shared.options.header_read_timeout;
     let service = hyper::service::service_fn(move |request| {
         let shared = Arc::clone(&shared);
@@ -97,7 +98,7 @@ async fn serve_connection(shared: Arc<Shared>, stream: Box<dyn Stream>, peer: Op
         .timer(timer)
         .header_read_timeout(header_timeout)
         .max_buf_size(64 * 1024)
-        .serve_connection(HyperIo::new(stream), service)
+        .serve_connection(io, service)
         .with_upgrades();
     if let Err(error) = connection.await {
         tracing::debug!(%error, "connection ended with an error");

@@ -30,10 +30,6 @@ use engineio_core::http::{request, response, ConnectRequest};
 
 /// How often a thread waiting for the engine checks that its client is still there.
 const ABANDON_CHECK: Duration = Duration::from_millis(250);
-/// After refusing a body half-way, how much of the rest is read and dropped (so that the
-/// client sees the response rather than a reset) before the connection is closed.
-const DRAIN_LIMIT: usize = 256 * 1024;
-const DRAIN_TIME: Duration = Duration::from_secs(1);
 
 /// A parsed request head.
 #[derive(Debug)]
@@ -281,7 +277,9 @@ fn engine_request(
                 let response = finish(shared, response, &head.headers, &cors);
                 let next = finish_with(&conn, &response, false, keep_alive && complete);
                 if !complete {
-                    drain_and_close(input);
+                    // The rest of the body is unread: close the lingering way, so that
+                    // the response is not overtaken by a reset.
+                    input.conn.linger_close();
                 }
                 return next;
             }
@@ -342,21 +340,6 @@ fn feed_body(
             Ok(Outcome::BodyTaken) => {}
             Ok(Outcome::Respond(response)) => return Some((response, *framing == Framing::Empty)),
             _ => return None,
-        }
-    }
-}
-
-/// Reads and drops what the client still sends (bounded), so that it sees the response
-/// rather than a connection reset, then closes.
-fn drain_and_close(input: &mut Input) {
-    let deadline = Instant::now() + DRAIN_TIME;
-    let mut framing = Framing::UntilClose;
-    let mut overhead = 0;
-    let mut drained = 0;
-    while drained < DRAIN_LIMIT {
-        match input.next_chunk(&mut framing, &mut overhead, Some(deadline)) {
-            Ok(Some(chunk)) => drained += chunk.len(),
-            _ => break,
         }
     }
 }

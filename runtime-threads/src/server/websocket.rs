@@ -109,7 +109,7 @@ pub(crate) fn serve(
     if matches!(end, SocketEnd::Failed(_)) {
         // The client may still be sending (the rest of an oversized frame): a plain close
         // would reset the connection and could destroy the close frame on its way.
-        ws::linger_close(&socket_conn);
+        socket_conn.linger_close();
     } else {
         socket_conn.shutdown();
     }

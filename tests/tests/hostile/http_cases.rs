@@ -386,6 +386,49 @@ pub(crate) fn content_length_over_max_payload(runtime: Runtime) {
     assert_serves(&server);
 }
 
+// A client that sends its whole oversized body before it reads (curl, most HTTP libraries)
+// must still get the 413. The server stops reading at the limit; closing then, with the rest
+// of the body unread, would make the kernel answer with a reset that can overtake the 413.
+// The server closes the lingering way (core `http::linger`): it reads and drops the rest.
+pub(crate) fn oversized_body_sent_before_reading(runtime: Runtime) {
+    let server = start(runtime);
+    let sid = handshake(&server);
+    // Over the limit 3.5 times, within what a lingering close reads and drops.
+    const TOTAL: usize = 3 * MAX_PAYLOAD + MAX_PAYLOAD / 2;
+    let mut request = format!(
+        "POST {PATH}?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: text/plain\r\nContent-Length: {TOTAL}\r\n\r\n4"
+    )
+    .into_bytes();
+    request.resize(request.len() + TOTAL - 1, b'a');
+    let mut stream = connect(&server);
+    if let Err(error) = stream.write_all(&request) {
+        panic!("our server on {runtime}: the body was cut off by {error} instead of a 413");
+    }
+    let outcome = read_response(&mut stream);
+    let response = response(&server, outcome, "a whole body over maxPayload");
+    assert_eq!(
+        response.status, 413,
+        "our server on {runtime}: a whole body over maxPayload"
+    );
+    // Then the connection ends with the server's FIN, not with a reset: on a real network a
+    // reset sent while the 413 is still in flight destroys it (on loopback the 413 has
+    // already arrived, so the way the connection ends is what shows the difference).
+    let mut rest = [0u8; 1024];
+    match stream.read(&mut rest) {
+        Ok(0) => {}
+        Ok(n) => panic!("our server on {runtime}: {n} bytes after the 413"),
+        Err(error) => panic!(
+            "our server on {runtime}: after the 413 the connection ended with {error}, \
+             not with a FIN"
+        ),
+    }
+    drop(stream);
+    let ended = server.ended(&sid, END_TIMEOUT);
+    assert_eq!(ended.reason, Some(DisconnectReason::PayloadTooLarge));
+    assert_serves(&server);
+}
+
 pub(crate) fn truncated_post_body(runtime: Runtime) {
     let server = start(runtime);
     let sid = handshake(&server);

@@ -119,6 +119,7 @@ hostile_tests!(
     reset_after_upgrade,
     too_many_packets,
     content_length_over_max_payload,
+    oversized_body_sent_before_reading,
     truncated_post_body,
     websocket_fragmented_oversized,
     websocket_upgrade_errors,
