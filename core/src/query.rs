@@ -12,7 +12,7 @@ use std::borrow::Cow;
 /// The pairs of `query` (without the leading `?`), decoded, in order; empty pairs skipped,
 /// a pair without `=` has an empty value.
 pub(crate) fn pairs(query: &str) -> Pairs<'_> {
-    if query.bytes().any(|b| b == b'%' || b == b'+') {
+    if memchr::memchr2(b'%', b'+', query.as_bytes()).is_some() {
         Pairs::Encoded(form_urlencoded::parse(query.as_bytes()))
     } else {
         Pairs::Plain(query)

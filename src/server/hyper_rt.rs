@@ -4,7 +4,7 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -52,33 +52,172 @@ impl<T: hyper::rt::Write + Unpin> AsyncWrite for FuturesIo<T> {
     }
 }
 
-/// The runtime's timers as hyper's timer (header read timeouts).
+/// The runtime's timers as hyper's timer (header read timeouts), one per connection.
+///
+/// hyper asks for a new sleep for every request head it starts reading and drops it once the
+/// head is in: on a keep-alive connection that was a timer created, registered and torn down
+/// per request (a sixteenth of a polling round trip's instructions). A connection keeps its
+/// last timer instead, and the next head re-arms it.
 #[derive(Clone, Debug)]
-pub(crate) struct HyperTimer(pub(crate) Arc<dyn Runtime>);
+pub(crate) struct HyperTimer {
+    runtime: Arc<dyn Runtime>,
+    spare: SpareTimer,
+}
 
-struct HyperSleep(Pin<Box<dyn Timer>>);
+impl HyperTimer {
+    /// A timer for one connection.
+    pub(crate) fn new(runtime: Arc<dyn Runtime>) -> Self {
+        Self {
+            runtime,
+            spare: Arc::default(),
+        }
+    }
+}
+
+/// Where a connection keeps its timer between request heads.
+type SpareTimer = Arc<Mutex<Option<Pin<Box<dyn Timer>>>>>;
+
+/// One of hyper's sleeps; gives its timer back to the connection when dropped.
+struct HyperSleep {
+    timer: Option<Pin<Box<dyn Timer>>>,
+    spare: SpareTimer,
+}
 
 impl std::future::Future for HyperSleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.as_mut().poll_elapsed(cx)
+        match &mut self.timer {
+            Some(timer) => timer.as_mut().poll_elapsed(cx),
+            None => Poll::Ready(()),
+        }
     }
 }
 
 impl hyper::rt::Sleep for HyperSleep {}
 
+impl Drop for HyperSleep {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            // A timer that stays registered at its old deadline at worst wakes the
+            // connection once for nothing; it is re-armed or dropped with the connection.
+            *self.spare.lock().unwrap_or_else(PoisonError::into_inner) = Some(timer);
+        }
+    }
+}
+
 impl hyper::rt::Timer for HyperTimer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        let deadline = self.0.now() + duration;
-        Box::pin(HyperSleep(self.0.timer(deadline)))
+        self.sleep_until(self.runtime.now() + duration)
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(HyperSleep(self.0.timer(deadline)))
+        let spare = self
+            .spare
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let timer = match spare {
+            Some(mut timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => self.runtime.timer(deadline),
+        };
+        Box::pin(HyperSleep {
+            timer: Some(timer),
+            spare: Arc::clone(&self.spare),
+        })
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
         *sleep = self.sleep_until(new_deadline);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engineio_core::runtime::{BoxFuture, Listener, Stream};
+    use hyper::rt::Timer as _;
+    use std::net::SocketAddr;
+
+    /// A runtime whose only working part is `timer`: it records every deadline its timers
+    /// were created or re-armed with, and how many it created.
+    #[derive(Debug, Default)]
+    struct CountingRuntime {
+        log: Arc<Mutex<(usize, Vec<Instant>)>>,
+    }
+
+    #[derive(Debug)]
+    struct FakeTimer {
+        log: Arc<Mutex<(usize, Vec<Instant>)>>,
+    }
+
+    impl Timer for FakeTimer {
+        fn reset(self: Pin<&mut Self>, deadline: Instant) {
+            self.log.lock().unwrap().1.push(deadline);
+        }
+
+        fn poll_elapsed(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    impl Runtime for CountingRuntime {
+        fn now(&self) -> Instant {
+            Instant::now()
+        }
+
+        fn spawn(&self, _future: BoxFuture<'static, ()>) {}
+
+        fn timer(&self, deadline: Instant) -> Pin<Box<dyn Timer>> {
+            let mut log = self.log.lock().unwrap();
+            log.0 += 1;
+            log.1.push(deadline);
+            Box::pin(FakeTimer {
+                log: Arc::clone(&self.log),
+            })
+        }
+
+        fn bind(&self, _addr: SocketAddr) -> io::Result<Box<dyn Listener>> {
+            Err(io::Error::other("no sockets here"))
+        }
+
+        fn wrap_listener(&self, _listener: std::net::TcpListener) -> io::Result<Box<dyn Listener>> {
+            Err(io::Error::other("no sockets here"))
+        }
+
+        fn connect(
+            &self,
+            _host: String,
+            _port: u16,
+        ) -> BoxFuture<'static, io::Result<Box<dyn Stream>>> {
+            Box::pin(async { Err(io::Error::other("no sockets here")) })
+        }
+    }
+
+    #[test]
+    fn a_connection_reuses_its_timer_from_head_to_head() {
+        let runtime = Arc::new(CountingRuntime::default());
+        let timer = HyperTimer::new(runtime.clone());
+        let start = Instant::now();
+        let deadlines: Vec<Instant> = (1..=5).map(|s| start + Duration::from_secs(s)).collect();
+        for &deadline in &deadlines {
+            drop(timer.sleep_until(deadline));
+        }
+        {
+            let log = runtime.log.lock().unwrap();
+            assert_eq!(log.0, 1, "one timer for five heads");
+            assert_eq!(
+                log.1, deadlines,
+                "each head re-arms it with its own deadline"
+            );
+        }
+        // Two sleeps alive at once each need a timer of their own.
+        let first = timer.sleep_until(start);
+        let second = timer.sleep_until(start);
+        assert_eq!(runtime.log.lock().unwrap().0, 2);
+        drop((first, second));
     }
 }
