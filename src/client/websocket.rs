@@ -30,6 +30,7 @@ use super::net::Context;
 use super::ConnectError;
 use engineio_core::http::client::websocket_message_limit;
 use engineio_core::http::ws_error::ws_failure;
+use engineio_core::http::ws_message::to_message;
 
 /// tungstenite zero-fills its whole read buffer for every read, so keep it small.
 const READ_BUFFER: usize = 16 * 1024;
@@ -229,15 +230,4 @@ async fn write(
         reason: Utf8Bytes::default(),
     };
     let _ = sink.close(Some(normal)).await;
-}
-
-fn to_message(frame: Frame) -> WsMessage {
-    match frame {
-        Frame::Text(text) => match Utf8Bytes::try_from(text.clone().into_bytes()) {
-            Ok(text) => WsMessage::Text(text),
-            // A ByteString is UTF-8; this copy never happens.
-            Err(_) => WsMessage::Text(Utf8Bytes::from(&*text)),
-        },
-        Frame::Binary(bytes) => WsMessage::Binary(bytes),
-    }
 }

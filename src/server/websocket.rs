@@ -21,6 +21,7 @@ use async_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use bytes::Bytes;
 use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
+use engineio_core::http::ws_message::to_message;
 use engineio_core::runtime::{Runtime, Stream};
 use engineio_core::{ByteString, Frame, RequestId, WsFailure};
 use futures_channel::mpsc;
@@ -350,14 +351,4 @@ async fn linger_close(runtime: &dyn Runtime, mut stream: Box<dyn Stream>) {
     };
     let timeout = engineio_core::runtime::sleep_until(runtime, deadline);
     let _ = select(std::pin::pin!(drain), timeout).await;
-}
-
-fn to_message(frame: Frame) -> WsMessage {
-    match frame {
-        Frame::Text(text) => match Utf8Bytes::try_from(text.into_bytes()) {
-            Ok(text) => WsMessage::Text(text),
-            Err(_) => WsMessage::Text(Utf8Bytes::from_static("")),
-        },
-        Frame::Binary(bytes) => WsMessage::Binary(bytes),
-    }
 }

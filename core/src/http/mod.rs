@@ -26,6 +26,7 @@ pub mod storage;
 pub mod tls;
 pub mod url;
 pub mod ws_error;
+pub mod ws_message;
 
 pub use cookie::{Cookie, SameSite};
 pub use cors::{CorsDecision, CorsOrigins};
