@@ -118,13 +118,20 @@ impl hyper::rt::Read for HyperIo {
         cx: &mut Context<'_>,
         mut cursor: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let inner = &mut self.get_mut().inner;
+        let this = self.get_mut();
         let want = cursor.remaining().min(HTTP_READ_LEN);
-        with_scratch(|scratch| {
-            let read = ready!(Pin::new(inner).poll_read(cx, &mut scratch[..want]))?;
+        let read = with_scratch(|scratch| -> Poll<io::Result<usize>> {
+            let read = ready!(Pin::new(&mut this.inner).poll_read(cx, &mut scratch[..want]))?;
             cursor.put_slice(&scratch[..read]);
-            Poll::Ready(Ok(()))
-        })
+            Poll::Ready(Ok(read))
+        });
+        let read = ready!(read)?;
+        if read == 0 && want > 0 && matches!(this.shutdown, Shutdown::Linger(_)) {
+            // The client closed its side: nothing more can come, so the close needs no
+            // lingering.
+            this.shutdown = Shutdown::Plain;
+        }
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -53,8 +53,8 @@ pub(crate) enum WsCommand {
 /// A request waiting for the core.
 struct Pending {
     outcome: mpsc::UnboundedSender<Outcome>,
-    /// The request's metadata, kept for handshakes (handlers see it).
-    info: Option<Arc<ConnectRequest>>,
+    /// A handshake's request, packed; the session keeps it, and handlers get it rebuilt.
+    info: Option<StoredRequest>,
 }
 
 /// What the server keeps per session beside the core.
@@ -227,7 +227,7 @@ impl Shared {
     pub(crate) fn start_request(
         self: &Arc<Self>,
         id: RequestId,
-        info: Option<Arc<ConnectRequest>>,
+        info: Option<StoredRequest>,
         head: engineio_core::Request<'_>,
     ) -> mpsc::UnboundedReceiver<Outcome> {
         let (outcome, receiver) = mpsc::unbounded();
@@ -282,15 +282,17 @@ impl Shared {
     fn route_event(&self, state: &mut State, event: Event, actions: &mut Actions) {
         match event {
             Event::Authorize { request, .. } => {
-                let info = state.pending.get(&request).and_then(|p| p.info.clone());
+                let info = state.pending.get(&request).and_then(|p| p.info.as_ref());
                 match info {
-                    Some(info) => actions.push(Action::Authorize(request, info)),
+                    Some(info) => {
+                        actions.push(Action::Authorize(request, Arc::new(info.to_request())));
+                    }
                     None => tracing::warn!(%request, "authorization asked for an unknown request"),
                 }
             }
             Event::Connecting { sid, request, .. } => {
                 if let Some(info) = self.open_session(state, sid, request) {
-                    actions.push(Action::Connect(sid, info));
+                    actions.push(Action::Connect(sid, Arc::new(info.to_request())));
                 }
             }
             Event::Connected { sid, request, .. } => {
@@ -317,25 +319,26 @@ impl Shared {
         }
     }
 
-    fn open_session(
+    fn open_session<'s>(
         &self,
-        state: &mut State,
+        state: &'s mut State,
         sid: Sid,
         request: RequestId,
-    ) -> Option<Arc<ConnectRequest>> {
-        let info = state.pending.get(&request).and_then(|p| p.info.clone())?;
-        state.sessions.insert(
-            sid,
-            SessionEntry {
-                info: StoredRequest::new(&info),
-                storage: http::Extensions::new(),
-                jobs: VecDeque::new(),
-                running: false,
-                inbox: None,
-                reason: Arc::default(),
-            },
-        );
-        Some(info)
+    ) -> Option<&'s StoredRequest> {
+        // The session takes the request over: nothing asks the pending entry for it again.
+        let info = state
+            .pending
+            .get_mut(&request)
+            .and_then(|p| p.info.take())?;
+        let entry = state.sessions.entry(sid).insert_entry(SessionEntry {
+            info,
+            storage: http::Extensions::new(),
+            jobs: VecDeque::new(),
+            running: false,
+            inbox: None,
+            reason: Arc::default(),
+        });
+        Some(&entry.into_mut().info)
     }
 
     fn queue_job(&self, state: &mut State, sid: Sid, job: Job, actions: &mut Actions) {

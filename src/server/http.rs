@@ -18,7 +18,7 @@ use http_body_util::{BodyExt, Full};
 use super::engine::{Outcome, Shared};
 use super::websocket;
 use engineio_core::http::cors::{self, CorsDecision};
-use engineio_core::http::ConnectRequest;
+use engineio_core::http::StoredRequest;
 use engineio_core::http::{request, response};
 
 /// The response type of everything the server answers itself.
@@ -48,14 +48,13 @@ where
     }
     let query = parts.uri.query().unwrap_or("").to_owned();
     let id = shared.next_request_id();
-    let info = ConnectRequest::for_handshake(
+    let info = StoredRequest::for_handshake(
         &parts.method,
         &parts.uri,
         &parts.headers,
         remote_addr,
         &query,
-    )
-    .map(Arc::new);
+    );
     let head = Request {
         method: Method::from_name(parts.method.as_str()),
         query: &query,

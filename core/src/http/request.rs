@@ -90,14 +90,51 @@ struct HeaderSpan {
 impl StoredRequest {
     /// Packs `request`.
     pub fn new(request: &ConnectRequest) -> Self {
-        let size = request
-            .headers
+        Self::pack(
+            &request.method,
+            request.uri.clone(),
+            &request.headers,
+            request.remote_addr,
+            request.transport,
+        )
+    }
+
+    /// The handshake request for a request head, packed straight from it, or `None` if the
+    /// request is not a handshake (the same test as [`ConnectRequest::for_handshake`]). A
+    /// server that keeps only the packed form until a handler asks for the request skips the
+    /// `HeaderMap` copy: a copied value and a parsed name per header, a sixth of a WebSocket
+    /// session's set-up when measured.
+    pub fn for_handshake(
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        remote_addr: Option<SocketAddr>,
+        query: &str,
+    ) -> Option<Self> {
+        let transport = handshake_transport(query)?;
+        Some(Self::pack(
+            method,
+            detached_uri(uri),
+            headers,
+            remote_addr,
+            transport,
+        ))
+    }
+
+    fn pack(
+        method: &http::Method,
+        uri: http::Uri,
+        headers: &http::HeaderMap,
+        remote_addr: Option<SocketAddr>,
+        transport: Transport,
+    ) -> Self {
+        let size = headers
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len())
             .sum();
         let mut text = Vec::with_capacity(size);
-        let mut spans = Vec::with_capacity(request.headers.len());
-        for (name, value) in &request.headers {
+        let mut spans = Vec::with_capacity(headers.len());
+        for (name, value) in headers {
             text.extend_from_slice(name.as_str().as_bytes());
             text.extend_from_slice(value.as_bytes());
             spans.push(HeaderSpan {
@@ -108,12 +145,12 @@ impl StoredRequest {
             });
         }
         Self {
-            method: request.method.clone(),
-            uri: request.uri.clone(),
+            method: method.clone(),
+            uri,
             text: text.into_boxed_slice(),
             spans: spans.into_boxed_slice(),
-            remote_addr: request.remote_addr,
-            transport: request.transport,
+            remote_addr,
+            transport,
         }
     }
 
@@ -167,6 +204,14 @@ fn detached_name(name: &http::HeaderName) -> http::HeaderName {
 
 /// A copy of `uri` that owns its bytes, for the same reason as [`detached_headers`].
 fn detached_uri(uri: &http::Uri) -> http::Uri {
+    // A server's request target is nearly always a path and query (origin form): copy that
+    // text, rather than formatting the whole URI and parsing it again.
+    if let (None, None, Some(path)) = (uri.scheme(), uri.authority(), uri.path_and_query()) {
+        let copy = bytes::Bytes::copy_from_slice(path.as_str().as_bytes());
+        if let Ok(path) = http::uri::PathAndQuery::from_maybe_shared(copy) {
+            return http::Uri::from(path);
+        }
+    }
     http::Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(uri.to_string().as_bytes()))
         .unwrap_or_else(|_| uri.clone())
 }
@@ -336,6 +381,37 @@ mod tests {
         assert_eq!(request.uri, uri);
         assert!(!shares_memory(&buffer, request.uri.path().as_bytes()));
         assert_eq!(request.transport, Transport::WebSocket);
+
+        // Packed straight from the head: the same request, and none of the buffer either.
+        let stored = StoredRequest::for_handshake(
+            &http::Method::GET,
+            &uri,
+            &headers,
+            None,
+            uri.query().unwrap(),
+        )
+        .unwrap();
+        assert!(!shares_memory(&buffer, stored.uri.path().as_bytes()));
+        let rebuilt = stored.to_request();
+        assert_eq!(rebuilt.uri, request.uri);
+        assert_eq!(rebuilt.headers, request.headers);
+        assert_eq!(rebuilt.transport, request.transport);
+        assert!(StoredRequest::for_handshake(
+            &http::Method::GET,
+            &uri,
+            &headers,
+            None,
+            "EIO=4&sid=x"
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn absolute_targets_are_copied_whole() {
+        let uri: http::Uri = "http://example.com/engine.io/?EIO=4".parse().unwrap();
+        assert_eq!(detached_uri(&uri), uri);
+        let origin: http::Uri = "/engine.io/?EIO=4&transport=polling".parse().unwrap();
+        assert_eq!(detached_uri(&origin), origin);
     }
 
     #[test]
