@@ -52,8 +52,15 @@ fn main() -> std::io::Result<()> {
             .block_on(serve(args, listener, None)),
         #[cfg(feature = "smol")]
         "smol" => {
-            let runtime = Arc::new(engineio::runtime::SmolRuntime::new());
-            smol::block_on(serve(args, listener, Some(runtime)))
+            // One thread, as tokio's current-thread runtime above: every task runs on this
+            // executor, which `block_on` drives together with the I/O reactor. (Spawning on
+            // smol's global executor would run the tasks on a thread of their own, and every
+            // I/O event would cross threads.)
+            let executor = Arc::new(smol::Executor::new());
+            let runtime = Arc::new(engineio::runtime::SmolRuntime::with_executor(Arc::clone(
+                &executor,
+            )));
+            smol::block_on(executor.run(serve(args, listener, Some(runtime))))
         }
         #[cfg(feature = "threads")]
         "threads" => serve_blocking(args, listener),
