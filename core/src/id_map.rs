@@ -17,14 +17,25 @@ pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// is nothing to do, and each shrink at least halves the table, so the rehashing it does is
 /// bounded by the peak. Hash tables never shrink on their own, so without this a server
 /// keeps the tables of its busiest moment (several MiB after 10 000 sessions) for good.
+#[inline]
 pub fn shrink_when_sparse<K, V, S>(map: &mut HashMap<K, V, S>)
 where
     K: Eq + std::hash::Hash,
     S: std::hash::BuildHasher,
 {
+    // The check inline (it runs after every input), the rare shrink out of line.
     if map.capacity() > MIN_KEPT_CAPACITY && map.len() < map.capacity() / 4 {
-        map.shrink_to((map.len() * 2).max(MIN_KEPT_CAPACITY));
+        shrink(map);
     }
+}
+
+#[cold]
+fn shrink<K, V, S>(map: &mut HashMap<K, V, S>)
+where
+    K: Eq + std::hash::Hash,
+    S: std::hash::BuildHasher,
+{
+    map.shrink_to((map.len() * 2).max(MIN_KEPT_CAPACITY));
 }
 
 /// Tables this small are not worth shrinking.
