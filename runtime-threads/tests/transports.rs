@@ -127,3 +127,25 @@ fn large_messages_cross_in_every_mode() {
         client.disconnect();
     }
 }
+
+#[test]
+fn a_tiny_websocket_read_buffer_still_carries_large_messages() {
+    // 14 bytes: the smallest buffer (a frame header); messages many times its size are read
+    // through it in pieces.
+    let server = TestServer::start(Server::builder().ws_read_buffer_size(1).on_message(
+        |server, sid, message| {
+            server.send(&sid, message).expect("echo");
+        },
+    ));
+    let client = Mode::WebSocket
+        .client()
+        .connect(&server.url)
+        .expect("connect");
+    let large = "x".repeat(100_000);
+    for _ in 0..3 {
+        client.send(large.clone()).unwrap();
+        let echo = client.recv_timeout(WAIT).expect("echo");
+        assert_eq!(echo.as_text().map(str::len), Some(large.len()));
+    }
+    client.disconnect();
+}

@@ -195,6 +195,18 @@ impl ServerBuilder {
         self
     }
 
+    /// The read buffer each WebSocket keeps for its whole life. Default 4 KiB.
+    ///
+    /// Each socket's reader thread reads into it directly (one system call per this many
+    /// bytes at most), so a smaller buffer saves memory per idle socket at the cost of more
+    /// reads for large messages; tungstenite zero-fills it before every read, so a much
+    /// larger one costs time. Values under 14 bytes (the largest frame header) are raised
+    /// to 14.
+    pub fn ws_read_buffer_size(mut self, bytes: usize) -> Self {
+        self.options.ws_read_buffer = bytes.max(14);
+        self
+    }
+
     /// The largest request head (request line and headers) accepted; a larger one gets `431`.
     /// Default 16 KiB.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {

@@ -25,6 +25,8 @@ pub(crate) struct ServerOptions {
     pub(crate) handler_threads: usize,
     /// How long a blocked socket write may take before the connection is dropped.
     pub(crate) write_timeout: Duration,
+    /// The read buffer of each WebSocket, kept for the socket's life.
+    pub(crate) ws_read_buffer: usize,
 }
 
 impl Default for ServerOptions {
@@ -39,6 +41,7 @@ impl Default for ServerOptions {
             max_connections: 1024,
             handler_threads: 64,
             write_timeout: Duration::from_secs(10),
+            ws_read_buffer: 4 * 1024,
         }
     }
 }

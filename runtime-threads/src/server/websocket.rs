@@ -27,8 +27,6 @@ use crate::ws::{self, Side, SocketEnd, WsCommand};
 
 /// How long a socket the server closed waits for the client's close frame.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
-/// The read buffer of a socket (tungstenite zero-fills it on every read, so keep it small).
-const READ_BUFFER: usize = 4 * 1024;
 
 /// Answers the handshake with 101 and runs the socket until it ends (on the calling thread,
 /// which becomes the reader).
@@ -93,7 +91,7 @@ pub(crate) fn serve(
     // core checks the same bound on what gets through.
     let limit = shared.max_payload;
     let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
+        .read_buffer_size(shared.options.ws_read_buffer)
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
     let socket_conn = conn.clone();
