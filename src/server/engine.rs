@@ -66,13 +66,16 @@ pub(crate) struct SessionEntry {
     pub(crate) running: bool,
     /// The stream face's queue for this session, when sockets are accepted.
     pub(crate) inbox: Option<mpsc::Sender<Message>>,
-    /// Where the stream face's socket reads why the session ended.
-    pub(crate) reason: Arc<Mutex<Option<DisconnectReason>>>,
+    /// Where the stream face's socket reads why the session ended (only when sockets are
+    /// accepted).
+    pub(crate) reason: Option<Arc<Mutex<Option<DisconnectReason>>>>,
 }
 
 impl SessionEntry {
     pub(crate) fn set_reason(&self, reason: DisconnectReason) {
-        *self.reason.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+        if let Some(slot) = &self.reason {
+            *slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(reason);
+        }
     }
 }
 
@@ -304,7 +307,8 @@ impl Shared {
                 {
                     let (inbox, messages) = mpsc::channel(incoming.capacity);
                     entry.inbox = Some(inbox);
-                    let reason = Arc::clone(&entry.reason);
+                    let reason = Arc::new(Mutex::new(None));
+                    entry.reason = Some(Arc::clone(&reason));
                     actions.push(Action::Accept(Socket::new(sid, messages, reason)));
                 }
             }
@@ -336,7 +340,7 @@ impl Shared {
             jobs: VecDeque::new(),
             running: false,
             inbox: None,
-            reason: Arc::default(),
+            reason: None,
         });
         Some(&entry.into_mut().info)
     }

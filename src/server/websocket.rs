@@ -121,8 +121,10 @@ async fn run(
     commands: mpsc::UnboundedReceiver<WsCommand>,
 ) {
     let (sink, stream) = socket.split();
-    let reader = Box::pin(read_frames(Arc::clone(&shared), id, stream));
-    let writer = Box::pin(write_frames(Arc::clone(&shared), id, sink, commands));
+    // The reader and the writer live as long as the socket: inline, not boxed (a box is one
+    // more allocation per session, for the same bytes).
+    let reader = std::pin::pin!(read_frames(Arc::clone(&shared), id, stream));
+    let writer = std::pin::pin!(write_frames(Arc::clone(&shared), id, sink, commands));
     // The endings are boxed: they run once, and inline their state (sleeps, the lingering
     // close) would size every socket's future, idle or not, for its whole life.
     match select(reader, writer).await {
