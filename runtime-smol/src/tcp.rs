@@ -16,7 +16,8 @@ use std::task::{Context, Poll};
 use async_io::Async;
 use smol::io::{AsyncRead, AsyncWrite};
 
-/// A TCP connection on the async-io reactor (see the [module documentation](self)).
+/// A TCP connection on the async-io reactor whose `close` shuts the write side down (a
+/// FIN), where `Async<TcpStream>`'s only flushes; reading goes on until the peer closes.
 #[derive(Debug)]
 pub struct TcpConnection(Async<TcpStream>);
 

@@ -43,6 +43,10 @@ impl ConnectRequest {
     /// The handshake request for a request head, or `None` if the request is not a handshake
     /// (its `query` has a `sid`). The transport is the query's `transport` (polling when
     /// missing or unknown).
+    ///
+    /// The request owns its bytes: HTTP parsers (hyper) hand out header values and the URI
+    /// as slices of the connection's read buffer, and a plain clone would keep that whole
+    /// buffer (8 KiB in hyper) alive for as long as the request is kept.
     pub fn for_handshake(
         method: &http::Method,
         uri: &http::Uri,
@@ -50,14 +54,8 @@ impl ConnectRequest {
         remote_addr: Option<SocketAddr>,
         query: &str,
     ) -> Option<Self> {
-        let transport = handshake_transport(query)?;
-        Some(Self {
-            method: method.clone(),
-            uri: detached_uri(uri),
-            headers: detached_headers(headers),
-            remote_addr,
-            transport,
-        })
+        StoredRequest::for_handshake(method, uri, headers, remote_addr, query)
+            .map(|stored| stored.to_request())
     }
 }
 
@@ -181,28 +179,7 @@ impl StoredRequest {
     }
 }
 
-/// A copy of `headers` that owns its bytes.
-///
-/// HTTP parsers (hyper) hand out header values as slices of the connection's read buffer:
-/// a plain clone would keep that whole buffer (8 KiB in hyper) alive for as long as the
-/// session lives, which multiplies by every idle session.
-fn detached_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    let mut detached = http::HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let mut copy = http::HeaderValue::from_bytes(value.as_bytes())
-            .unwrap_or_else(|_| http::HeaderValue::from_static(""));
-        copy.set_sensitive(value.is_sensitive());
-        detached.append(detached_name(name), copy);
-    }
-    detached
-}
-
-/// A header name that owns its bytes (standard names are static already).
-fn detached_name(name: &http::HeaderName) -> http::HeaderName {
-    http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or_else(|_| name.clone())
-}
-
-/// A copy of `uri` that owns its bytes, for the same reason as [`detached_headers`].
+/// A copy of `uri` that owns its bytes (see [`ConnectRequest::for_handshake`]).
 fn detached_uri(uri: &http::Uri) -> http::Uri {
     // A server's request target is nearly always a path and query (origin form): copy that
     // text, rather than formatting the whole URI and parsing it again.
