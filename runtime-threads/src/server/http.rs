@@ -72,6 +72,20 @@ impl RequestHead {
 enum Next {
     KeepAlive,
     Close,
+    /// Close, with the rest of the request unread (a body refused or ignored, a head cut
+    /// short): the lingering way, so that the response is not overtaken by a reset (see
+    /// [`Conn::linger_close`]).
+    CloseUnread,
+}
+
+impl Next {
+    /// `self`, for a response given before the request's body was read.
+    fn body_unread(self) -> Self {
+        match self {
+            Self::Close => Self::CloseUnread,
+            other => other,
+        }
+    }
 }
 
 /// Serves one accepted connection until it closes; `id` is its entry in the connection table.
@@ -83,14 +97,14 @@ pub(crate) fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream, id: u64) {
     conn.set_write_timeout(Some(options.write_timeout));
     let mut input = Input::new(conn.clone());
     let mut first = true;
-    loop {
+    let end = loop {
         if !first {
             shared.set_connection_idle(id, true);
             let idle_deadline = Instant::now() + options.keep_alive_timeout;
             if shared.stopped.load(std::sync::atomic::Ordering::Acquire)
                 || !input.wait_readable(idle_deadline)
             {
-                break;
+                break Next::Close;
             }
         }
         first = false;
@@ -98,11 +112,11 @@ pub(crate) fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream, id: u64) {
         let deadline = Instant::now() + options.header_read_timeout;
         let head = match input.read_head(deadline, options.max_header_bytes, parse_request) {
             Ok(head) => head,
-            Err(HeadError::Closed | HeadError::Io(_)) => break,
+            Err(HeadError::Closed | HeadError::Io(_)) => break Next::Close,
             Err(HeadError::Timeout) => {
                 tracing::debug!(?peer, "request head not received in time");
                 write_response(&conn, &plain(408, "Request Timeout"), false, false);
-                break;
+                break Next::CloseUnread;
             }
             Err(HeadError::TooLarge) => {
                 write_response(
@@ -111,19 +125,22 @@ pub(crate) fn serve_connection(shared: &Arc<Shared>, tcp: TcpStream, id: u64) {
                     false,
                     false,
                 );
-                break;
+                break Next::CloseUnread;
             }
             Err(HeadError::Malformed) => {
                 write_response(&conn, &plain(400, "Bad Request"), false, false);
-                break;
+                break Next::CloseUnread;
             }
         };
         match handle_request(shared, &mut input, head, peer) {
             Next::KeepAlive => {}
-            Next::Close => break,
+            end => break end,
         }
+    };
+    match end {
+        Next::CloseUnread => conn.linger_close(),
+        _ => conn.shutdown(),
     }
-    conn.shutdown();
 }
 
 fn parse_request(bytes: &[u8]) -> Result<Option<(usize, RequestHead)>, HeadError> {
@@ -164,7 +181,7 @@ fn handle_request(
         head.keep_alive() && !shared.stopped.load(std::sync::atomic::Ordering::Acquire);
     let Some(framing) = input::framing(&head.headers, Framing::Empty) else {
         write_response(&input.conn, &plain(400, "Bad Request"), false, false);
-        return Next::Close;
+        return Next::CloseUnread;
     };
     if shared.options.http.is_engine_path(head.path()) {
         return engine_request(shared, input, &head, framing, peer, keep_alive);
@@ -180,7 +197,12 @@ fn handle_request(
     // A body we did not read would be taken for the next request.
     let keep = keep_alive && framing == Framing::Empty;
     let head_only = head.method == http::Method::HEAD;
-    finish_with(&input.conn, &response, head_only, keep)
+    let next = finish_with(&input.conn, &response, head_only, keep);
+    if framing == Framing::Empty {
+        next
+    } else {
+        next.body_unread()
+    }
 }
 
 fn finish_with(conn: &Conn, response: &http::Response<Bytes>, head_only: bool, keep: bool) -> Next {
@@ -258,8 +280,15 @@ fn engine_request(
         };
         match outcome {
             Outcome::Respond(response) => {
+                // Answered before any body was read (a declared length over the limit, an
+                // unknown sid, a refusal).
                 let response = finish(shared, response, &head.headers, &cors);
-                return finish_with(&conn, &response, false, keep);
+                let next = finish_with(&conn, &response, false, keep);
+                return if framing == Framing::Empty {
+                    next
+                } else {
+                    next.body_unread()
+                };
             }
             Outcome::ReadBody => {
                 if expects_continue(&head.headers)
@@ -276,12 +305,7 @@ fn engine_request(
                 };
                 let response = finish(shared, response, &head.headers, &cors);
                 let next = finish_with(&conn, &response, false, keep_alive && complete);
-                if !complete {
-                    // The rest of the body is unread: close the lingering way, so that
-                    // the response is not overtaken by a reset.
-                    input.conn.linger_close();
-                }
-                return next;
+                return if complete { next } else { next.body_unread() };
             }
             Outcome::Accept(commands) => {
                 websocket::serve(shared, id, input, head, commands, &cors);
