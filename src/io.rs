@@ -9,9 +9,8 @@
 use std::cell::RefCell;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
-
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
 use engineio_core::runtime::{Runtime, Stream, Timer};

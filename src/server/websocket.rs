@@ -11,7 +11,8 @@
 //! carrying that code, the writer sends it, and the connection ends with a lingering close,
 //! because the client may still be sending the rest of a frame the server will never read.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,13 +21,12 @@ use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use async_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
 use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use bytes::Bytes;
-use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
 use engineio_core::http::ws_message::to_message;
 use engineio_core::runtime::{Runtime, Stream};
 use engineio_core::{ByteString, Frame, RequestId, WsFailure};
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
-use futures_util::{AsyncReadExt, AsyncWriteExt, FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::header::{self, HeaderValue};
 use http_body_util::Full;
 
@@ -154,7 +154,7 @@ async fn after_reader(
             SocketEnd::Failed(_) => {
                 if let Ok(socket) = WebSocketStream::reunite(sink, stream) {
                     let stream = socket.into_inner().into_inner();
-                    linger_close(&*shared.runtime, stream).await;
+                    linger_close(Arc::clone(&shared.runtime), stream).await;
                 }
             }
             SocketEnd::Closed => {
@@ -333,24 +333,9 @@ fn socket_end(error: &tungstenite::Error) -> SocketEnd {
 }
 
 /// Closes a connection whose client may still be sending (see
-/// [`engineio_core::http::linger`]): shut the write side down, then read and drop what comes
-/// until the client closes, [`LINGER_BYTES`] were dropped or [`LINGER_TIME`] passed.
-async fn linger_close(runtime: &dyn Runtime, mut stream: Box<dyn Stream>) {
-    let deadline = runtime.now() + LINGER_TIME;
-    let drain = async {
-        // `close` on a TCP stream is a write shutdown: a FIN after the close frame.
-        let _ = stream.close().await;
-        // On the heap, and only now: an array here would sit in every socket's future,
-        // idle or not, for the socket's whole life.
-        let mut buf = vec![0u8; 8 * 1024];
-        let mut dropped = 0;
-        while dropped < LINGER_BYTES {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(read) => dropped += read,
-            }
-        }
-    };
-    let timeout = engineio_core::runtime::sleep_until(runtime, deadline);
-    let _ = select(std::pin::pin!(drain), timeout).await;
+/// [`engineio_core::http::linger`]): the same lingering close as an HTTP connection's
+/// ([`HyperIo::lingering`]), run on the raw stream.
+async fn linger_close(runtime: Arc<dyn Runtime>, stream: Box<dyn Stream>) {
+    let mut io = HyperIo::lingering(stream, runtime);
+    let _ = poll_fn(|cx| hyper::rt::Write::poll_shutdown(Pin::new(&mut io), cx)).await;
 }
