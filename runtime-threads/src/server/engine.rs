@@ -20,7 +20,7 @@ use engineio_core::{
 use super::handlers::Job;
 use super::shared::Shared;
 use crate::ws::{SocketEnd, Token, WsCommand};
-use engineio_core::http::ConnectRequest;
+use engineio_core::http::{ConnectRequest, StoredRequest};
 use engineio_core::id_map::{shrink_when_sparse, IdMap};
 
 /// The routing facts of a request, owned so that they can cross to the engine thread.
@@ -56,7 +56,9 @@ pub(crate) enum Command {
     Request {
         id: RequestId,
         head: Head,
-        info: Option<Arc<ConnectRequest>>,
+        /// A handshake's request, packed; the session keeps it, and handlers get it rebuilt.
+        /// Boxed: the other commands are a few words.
+        info: Option<Box<StoredRequest>>,
         outcome: Sender<Outcome>,
     },
     Body(RequestId, Bytes),
@@ -86,7 +88,7 @@ pub(crate) enum Outcome {
 
 struct Pending {
     outcome: Sender<Outcome>,
-    info: Option<Arc<ConnectRequest>>,
+    info: Option<Box<StoredRequest>>,
 }
 
 struct Engine {
@@ -211,8 +213,19 @@ impl Engine {
         }
     }
 
+    /// The handshake request of `request`, rebuilt for a handler.
     fn info(&self, request: RequestId) -> Option<Arc<ConnectRequest>> {
-        self.pending.get(&request).and_then(|p| p.info.clone())
+        let info = self.pending.get(&request)?.info.as_ref()?;
+        Some(Arc::new(info.to_request()))
+    }
+
+    /// Takes the packed handshake request of `request` over for its session.
+    fn take_info(&mut self, request: RequestId) -> Option<StoredRequest> {
+        self.pending
+            .get_mut(&request)?
+            .info
+            .take()
+            .map(|info| *info)
     }
 
     fn route_event(&mut self, shared: &Shared, event: Event) {
@@ -224,14 +237,15 @@ impl Engine {
                 None => tracing::warn!(%request, "authorization asked for an unknown request"),
             },
             Event::Connecting { sid, request, .. } => {
-                if let Some(info) = self.info(request) {
-                    shared.open_session(sid, Arc::clone(&info));
-                    shared.queue_job(sid, Job::Connect(info));
+                if let Some(info) = self.take_info(request) {
+                    let handed = Arc::new(info.to_request());
+                    shared.open_session(sid, info);
+                    shared.queue_job(sid, Job::Connect(handed));
                 }
             }
             Event::Connected { sid, request, .. } => {
                 if !shared.has_session(&sid) {
-                    if let Some(info) = self.info(request) {
+                    if let Some(info) = self.take_info(request) {
                         shared.open_session(sid, info);
                     }
                 }

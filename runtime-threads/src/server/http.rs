@@ -26,7 +26,7 @@ use super::shared::Shared;
 use super::websocket;
 use crate::conn::Conn;
 use crate::input::{self, Framing, HeadError, Input};
-use engineio_core::http::{request, response, ConnectRequest};
+use engineio_core::http::{request, response, StoredRequest};
 
 /// How often a thread waiting for the engine checks that its client is still there.
 const ABANDON_CHECK: Duration = Duration::from_millis(250);
@@ -243,7 +243,7 @@ fn engine_request(
     let id = shared.next_request_id();
     let uri = head.target.parse().unwrap_or_default();
     let info =
-        ConnectRequest::for_handshake(&head.method, &uri, &head.headers, peer, query).map(Arc::new);
+        StoredRequest::for_handshake(&head.method, &uri, &head.headers, peer, query).map(Box::new);
     let text = |name| {
         head.headers
             .get(name)

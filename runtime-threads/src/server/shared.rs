@@ -21,7 +21,7 @@ use super::engine::Command;
 use super::handlers::{Handlers, Job};
 use super::incoming::IncomingSender;
 use super::options::ServerOptions;
-use engineio_core::http::{ConnectRequest, StoredRequest};
+use engineio_core::http::StoredRequest;
 use engineio_core::id_map::shrink_when_sparse;
 
 /// What the server keeps per session beside the core.
@@ -140,11 +140,11 @@ impl Shared {
     }
 
     /// Creates the entry of a new session (idempotent).
-    pub(crate) fn open_session(&self, sid: Sid, info: Arc<ConnectRequest>) {
+    pub(crate) fn open_session(&self, sid: Sid, info: StoredRequest) {
         lock(&self.sessions)
             .entry(sid)
             .or_insert_with(|| SessionEntry {
-                info: StoredRequest::new(&info),
+                info,
                 storage: http::Extensions::new(),
                 jobs: VecDeque::new(),
                 running: false,
