@@ -107,7 +107,7 @@ async fn serve(
         .ping_timeout(Duration::from_millis(args.ping_timeout_ms))
         .max_http_buffer_size(args.max_payload)
         .cors_allowed_origins(CorsOrigins::Any)
-        .on_message(|server, sid, message| async move {
+        .on_message_sync(|server, sid, message| {
             let _ = server.send(&sid, message);
         })
         .build();

@@ -130,6 +130,85 @@ fn server_close_on_websocket_sends_buffer_then_close() {
     );
 }
 
+/// `handle_ws_frames` does what one `handle_ws_frame` per frame does, frame for frame, on
+/// each kind of socket: the session's own (a close in mid-run drops what follows it), a
+/// probe that becomes the socket mid-run, a WebSocket-only session, and an unknown socket.
+#[test]
+fn frames_read_together_are_handled_as_one_by_one() {
+    type Scenario = fn(&mut Raw, bool) -> Vec<String>;
+    fn run(raw: &mut Raw, batched: bool, socket: engineio_core::RequestId, texts: &[&'static str]) {
+        if batched {
+            raw.ws_send_all(socket, texts);
+        } else {
+            for text in texts {
+                raw.ws_text(socket, text);
+            }
+        }
+    }
+    // The label, the scenario, and how many messages it delivers.
+    let scenarios: [(&str, Scenario, usize); 4] = [
+        (
+            "upgraded socket",
+            |raw, batched| {
+                let (_, socket) = raw.upgraded();
+                raw.frames(socket);
+                run(raw, batched, socket, &["4a", "4b", "3", "1", "4c"]);
+                raw.frames(socket)
+            },
+            2,
+        ),
+        (
+            "probe",
+            |raw, batched| {
+                let sid = raw.handshake();
+                let socket = raw.ws(&format!("EIO=4&transport=websocket&sid={sid}"));
+                run(raw, batched, socket, &["2probe", "5", "4x", "4y"]);
+                raw.frames(socket)
+            },
+            2,
+        ),
+        (
+            "websocket only",
+            |raw, batched| {
+                let socket = raw.ws("EIO=4&transport=websocket");
+                run(raw, batched, socket, &["4a", "4b", "4c"]);
+                raw.frames(socket)
+            },
+            3,
+        ),
+        (
+            "unknown socket",
+            |raw, batched| {
+                run(raw, batched, engineio_core::RequestId(999), &["4a", "4b"]);
+                Vec::new()
+            },
+            0,
+        ),
+    ];
+    for (label, scenario, expected_messages) in scenarios {
+        let mut outcomes = Vec::new();
+        for batched in [false, true] {
+            let mut raw = Raw::new(test_config());
+            let frames = scenario(&mut raw, batched);
+            let events: Vec<String> = raw
+                .take_events()
+                .iter()
+                .map(|event| format!("{event:?}"))
+                .collect();
+            let mut closed: Vec<_> = raw.closed.iter().map(|(k, v)| (*k, *v)).collect();
+            closed.sort();
+            outcomes.push((frames, events, closed, raw.server.session_count()));
+        }
+        assert_eq!(outcomes[0], outcomes[1], "{label}");
+        let delivered: Vec<&String> = outcomes[1]
+            .1
+            .iter()
+            .filter(|event| event.starts_with("Message"))
+            .collect();
+        assert_eq!(delivered.len(), expected_messages, "{label}: {delivered:?}");
+    }
+}
+
 #[test]
 fn websocket_writes_are_batched_while_a_write_is_in_flight() {
     let mut raw = Raw::new(test_config());

@@ -10,7 +10,7 @@ use engineio_core::{
 };
 
 use super::engine::Shared;
-use super::handlers::Handlers;
+use super::handlers::{Handlers, MessageHandler};
 use super::incoming::{Incoming, IncomingSender};
 use super::options::ServerOptions;
 use super::Server;
@@ -236,15 +236,44 @@ impl ServerBuilder {
         self
     }
 
-    /// Runs for every message from a client.
+    /// Runs for every message from a client, one at a time per session, in arrival order
+    /// (unless `async_handlers` is on). A handler with nothing to await is cheaper as
+    /// [`on_message_sync`](Self::on_message_sync).
     pub fn on_message<F, Fut>(mut self, handler: F) -> Self
     where
         F: Fn(Server, Sid, Message) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.handlers.message = Some(Arc::new(move |server, sid, message| {
-            Box::pin(handler(server, sid, message))
-        }));
+        self.handlers.message = Some(MessageHandler::Async(Arc::new(
+            move |server, sid, message| Box::pin(handler(server, sid, message)),
+        )));
+        self
+    }
+
+    /// Runs for every message from a client, like [`on_message`](Self::on_message), for a
+    /// handler that has nothing to wait for: a plain function rather than an async one
+    /// (python-engineio's servers take both kinds too). Replaces any `on_message` handler.
+    ///
+    /// Call this for the per-message hot path, such as an echo or a relay through
+    /// [`Server::send`]: the handler is called directly, usually on the task that read the
+    /// message, with no future boxed per message. It must not block: other sockets' I/O
+    /// may be waiting behind it. Order and `async_handlers` work as for `on_message`.
+    ///
+    /// ```
+    /// # async fn demo() {
+    /// let server = engineio::Server::builder()
+    ///     .on_message_sync(|server, sid, message| {
+    ///         let _ = server.send(&sid, message);
+    ///     })
+    ///     .build();
+    /// # let _ = server;
+    /// # }
+    /// ```
+    pub fn on_message_sync<F>(mut self, handler: F) -> Self
+    where
+        F: Fn(Server, Sid, Message) + Send + Sync + 'static,
+    {
+        self.handlers.message = Some(MessageHandler::Sync(Arc::new(handler)));
         self
     }
 

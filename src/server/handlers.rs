@@ -16,7 +16,7 @@ use std::task::Context;
 
 use engineio_core::{Authorization, DisconnectReason, Message, RequestId, Sid};
 
-use super::engine::QueuedJob;
+use super::engine::{DrainScope, QueuedJob};
 use super::Server;
 use engineio_core::http::{ConnectRequest, Forbidden, Rejection};
 
@@ -26,6 +26,7 @@ pub(crate) type AuthorizeFn =
 pub(crate) type ConnectFn =
     Arc<dyn Fn(Server, Sid, Arc<ConnectRequest>) -> BoxFuture<Result<(), Rejection>> + Send + Sync>;
 pub(crate) type MessageFn = Arc<dyn Fn(Server, Sid, Message) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type SyncMessageFn = Arc<dyn Fn(Server, Sid, Message) + Send + Sync>;
 pub(crate) type DisconnectFn =
     Arc<dyn Fn(Server, Sid, DisconnectReason) -> BoxFuture<()> + Send + Sync>;
 
@@ -33,7 +34,7 @@ pub(crate) type DisconnectFn =
 pub(crate) struct Handlers {
     pub(crate) authorize: Option<AuthorizeFn>,
     pub(crate) connect: Option<ConnectFn>,
-    pub(crate) message: Option<MessageFn>,
+    pub(crate) message: Option<MessageHandler>,
     pub(crate) disconnect: Option<DisconnectFn>,
 }
 
@@ -46,6 +47,15 @@ impl std::fmt::Debug for Handlers {
             .field("disconnect", &self.disconnect.is_some())
             .finish()
     }
+}
+
+/// The message handler, in one of its two forms.
+#[derive(Clone)]
+pub(crate) enum MessageHandler {
+    /// `on_message`: returns a future, boxed per message.
+    Async(MessageFn),
+    /// `on_message_sync`: runs to completion when called; no future, no allocation.
+    Sync(SyncMessageFn),
 }
 
 /// One thing a session's handlers must do.
@@ -143,12 +153,18 @@ pub(crate) async fn run_jobs(server: Server, mut runner: Runner) {
 /// (which polls it again with its own waker, as the `Future` contract allows).
 pub(crate) fn run_jobs_here(server: Server, mut runner: Runner) {
     let sid = runner.sid;
+    // What the handlers send is drained once, when this returns.
+    let _drain = DrainScope::enter(&server.shared);
     while let Some(job) = runner.next(&server) {
         let last = matches!(job, Job::Disconnect(_));
         let mut job: BoxFuture<()> = match (job, &runner.inbox) {
             // The common case: the message handler's own (already boxed) future.
             (Job::Message(message), None) => match &server.shared.handlers.message {
-                Some(handler) => handler(server.clone(), sid, message),
+                Some(MessageHandler::Async(handler)) => handler(server.clone(), sid, message),
+                Some(MessageHandler::Sync(handler)) => {
+                    handler(server.clone(), sid, message);
+                    continue;
+                }
                 None => continue,
             },
             (job, inbox) => Box::pin(run_queued_job(server.clone(), sid, job, inbox.clone())),
@@ -188,11 +204,11 @@ async fn run_queued_job(
 /// Runs one job's handler.
 pub(crate) async fn run_job(server: Server, sid: Sid, job: Job) {
     match job {
-        Job::Message(message) => {
-            if let Some(handler) = server.shared.handlers.message.clone() {
-                handler(server, sid, message).await;
-            }
-        }
+        Job::Message(message) => match server.shared.handlers.message.clone() {
+            Some(MessageHandler::Async(handler)) => handler(server, sid, message).await,
+            Some(MessageHandler::Sync(handler)) => handler(server, sid, message),
+            None => {}
+        },
         Job::Disconnect(reason) => {
             if let Some(handler) = server.shared.handlers.disconnect.clone() {
                 handler(server.clone(), sid, reason).await;

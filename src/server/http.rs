@@ -46,18 +46,18 @@ where
         return cors::preflight(&cors, options.http.cors_credentials, &parts.headers)
             .map(Full::new);
     }
-    let query = parts.uri.query().unwrap_or("").to_owned();
+    let query = parts.uri.query().unwrap_or("");
     let id = shared.next_request_id();
     let info = StoredRequest::for_handshake(
         &parts.method,
         &parts.uri,
         &parts.headers,
         remote_addr,
-        &query,
+        query,
     );
     let head = Request {
         method: Method::from_name(parts.method.as_str()),
-        query: &query,
+        query,
         websocket: request::is_upgrade_request(&parts.headers),
         content_type: header_str(&parts.headers, header::CONTENT_TYPE),
         content_length: header_str(&parts.headers, header::CONTENT_LENGTH)
@@ -70,7 +70,8 @@ where
         id,
         armed: true,
     };
-    let mut body = Some(Box::pin(body));
+    let mut body = std::pin::pin!(body);
+    let mut body_read = false;
     loop {
         match outcomes.next().await {
             Some(Outcome::Respond(response)) => {
@@ -78,8 +79,11 @@ where
                 return finish(&shared, response, &parts.headers, &cors);
             }
             Some(Outcome::ReadBody) => {
-                if let Some(body) = body.take() {
-                    if let Some(outcome) = feed_body(&shared, id, body, &mut outcomes).await {
+                if !body_read {
+                    body_read = true;
+                    if let Some(outcome) =
+                        feed_body(&shared, id, body.as_mut(), &mut outcomes).await
+                    {
                         guard.armed = false;
                         return match outcome {
                             Outcome::Respond(response) => {
@@ -107,7 +111,7 @@ where
 async fn feed_body<B>(
     shared: &Arc<Shared>,
     id: RequestId,
-    mut body: std::pin::Pin<Box<B>>,
+    mut body: std::pin::Pin<&mut B>,
     outcomes: &mut futures_channel::mpsc::UnboundedReceiver<Outcome>,
 ) -> Option<Outcome>
 where

@@ -413,6 +413,76 @@ async fn messages_are_handled_in_order_and_handlers_may_reenter() {
     assert_eq!(*seen.lock().unwrap(), expected);
 }
 
+/// `on_message_sync` on every path a message takes to it: the socket's own task
+/// (WebSocket), a session's job runner (polling), one task per message (`async_handlers`)
+/// and the stream face's queue (`build_incoming`). Each echo comes back in order.
+#[tokio::test]
+async fn sync_message_handlers_run_on_every_path() {
+    use crate::client::Client;
+
+    for (label, concurrent, incoming, websocket) in [
+        ("websocket", false, false, true),
+        ("polling", false, false, false),
+        ("async_handlers", true, false, false),
+        ("stream face", false, true, true),
+    ] {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let builder = Server::builder()
+            .async_handlers(concurrent)
+            .on_message_sync(move |server, sid, message| {
+                log.lock().unwrap().push(message.clone());
+                server.send(&sid, message).unwrap();
+            });
+        let (server, _incoming) = if incoming {
+            let (server, incoming) = builder.build_incoming();
+            (server, Some(incoming))
+        } else {
+            (builder.build(), None)
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let serving = server.clone();
+        tokio::spawn(async move { serving.serve_listener(listener).await });
+        let transports = if websocket {
+            engineio_core::Transports::WEBSOCKET
+        } else {
+            engineio_core::Transports::POLLING
+        };
+        let client = Client::builder()
+            .transports(transports)
+            .connect(&format!("http://127.0.0.1:{port}/engine.io/"))
+            .await
+            .unwrap();
+        let sent: Vec<Message> = (0..20).map(|i| Message::from(format!("m{i}"))).collect();
+        for message in &sent {
+            client.send(message.clone()).unwrap();
+        }
+        let mut echoed = Vec::new();
+        while echoed.len() < sent.len() {
+            let next = tokio::time::timeout(Duration::from_secs(5), client.recv()).await;
+            echoed.push(
+                next.unwrap()
+                    .unwrap_or_else(|| panic!("{label}: ended early")),
+            );
+        }
+        let mut handled = seen.lock().unwrap().clone();
+        if concurrent {
+            // One task per message: arrival order is not promised.
+            echoed.sort_by_key(|m| format!("{m:?}"));
+            handled.sort_by_key(|m| format!("{m:?}"));
+            let mut expected = sent.clone();
+            expected.sort_by_key(|m| format!("{m:?}"));
+            assert_eq!(echoed, expected, "{label}");
+            assert_eq!(handled, expected, "{label}");
+        } else {
+            assert_eq!(echoed, sent, "{label}");
+            assert_eq!(handled, sent, "{label}");
+        }
+        client.disconnect().await;
+    }
+}
+
 #[tokio::test]
 async fn graceful_shutdown_tells_every_client() {
     let reasons = Arc::new(Mutex::new(Vec::new()));

@@ -190,8 +190,10 @@ const MAX_BURST: usize = 64;
 /// read half.
 ///
 /// Frames that are already read when one arrives (a client's burst, which usually comes in
-/// one system call) go to the core together, under one lock; their messages then queue up
-/// for the session's handlers, which take them in one go. A lone frame costs no allocation.
+/// one system call) go to the core together, under one lock and in one
+/// [`handle_ws_frames`](engineio_core::Server::handle_ws_frames) call; their messages then
+/// queue up for the session's handlers, which take them in one go. A lone frame costs no
+/// allocation.
 async fn read_frames(
     shared: Arc<Shared>,
     id: RequestId,
@@ -231,10 +233,7 @@ async fn read_frames(
             }
         }
         shared.with_core_on_io_task(|core, now| {
-            core.handle_ws_frame(now, id, first);
-            for frame in more {
-                core.handle_ws_frame(now, id, frame);
-            }
+            core.handle_ws_frames(now, id, std::iter::once(first).chain(more));
         });
         if let Some(end) = end {
             return (end, stream);

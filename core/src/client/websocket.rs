@@ -88,10 +88,7 @@ impl Client {
 
 /// One frame per packet; binary messages as raw binary frames.
 pub(super) fn to_frames(packets: Vec<Packet>) -> Vec<Frame> {
-    packets
-        .iter()
-        .map(|packet| packet.to_frame(false))
-        .collect()
+    Packet::to_frames(&packets, false)
 }
 
 #[cfg(test)]

@@ -288,13 +288,54 @@ impl Server {
 
     /// A data frame arrived on a WebSocket the core accepted.
     pub fn handle_ws_frame(&mut self, now: Instant, socket: RequestId, frame: Frame) {
-        let Some(&(_, kind)) = self.out.routes.get(&socket) else {
+        let Some(&(sid, kind)) = self.out.routes.get(&socket) else {
             return;
         };
-        self.with_route(now, socket, |session, ctx| match kind {
+        self.with_session(now, sid, |session, ctx| match kind {
             RouteKind::Probe => session.handle_probe_frame(frame, ctx),
             _ => session.handle_socket_frame(frame, ctx),
         });
+    }
+
+    /// Data frames that arrived together on a WebSocket, in order: the same as one
+    /// [`handle_ws_frame`](Self::handle_ws_frame) per frame, for less.
+    ///
+    /// Call it with the frames one read gave (a client's burst): the socket's session is looked
+    /// up and its deadline settled once for the run rather than once per frame. A probe's
+    /// frames still go one at a time, because they change the socket's role mid-run (`5`
+    /// makes the probe the session's socket), and frames after the one that ends the session
+    /// or takes the socket from it are dropped, as separate calls would drop them.
+    pub fn handle_ws_frames(
+        &mut self,
+        now: Instant,
+        socket: RequestId,
+        frames: impl IntoIterator<Item = Frame>,
+    ) {
+        let mut frames = frames.into_iter().peekable();
+        while frames.peek().is_some() {
+            let Some(&(sid, kind)) = self.out.routes.get(&socket) else {
+                return;
+            };
+            if kind != RouteKind::Socket {
+                if let Some(frame) = frames.next() {
+                    self.handle_ws_frame(now, socket, frame);
+                }
+                continue;
+            }
+            let mut found = false;
+            self.with_session(now, sid, |session, ctx| {
+                found = true;
+                for frame in frames.by_ref() {
+                    session.handle_socket_frame(frame, ctx);
+                    if session.ended || session.socket != Some(socket) {
+                        break;
+                    }
+                }
+            });
+            if !found {
+                return;
+            }
+        }
     }
 
     /// The runtime finished writing the last [`Transmit::WsSend`] batch for `socket`. Until
@@ -573,9 +614,8 @@ impl Server {
 /// Makes sure a live session's next deadline is in the timer queue; for an ended session,
 /// forgets its timer and returns false (the caller removes the session).
 fn keep_scheduled(timers: &mut Timers, session: &mut Session) -> bool {
-    let owner = TimerOwner::Session(session.sid);
     if session.ended {
-        timers.remove(owner);
+        timers.remove(TimerOwner::Session(session.sid));
         timers.prune();
         return false;
     }
@@ -590,7 +630,7 @@ fn keep_scheduled(timers: &mut Timers, session: &mut Session) -> bool {
         _ => false,
     };
     if !unchanged {
-        timers.schedule(owner, deadline);
+        timers.schedule(TimerOwner::Session(session.sid), deadline);
         session.timer_at = deadline;
     }
     true

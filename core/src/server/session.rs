@@ -174,7 +174,7 @@ impl Session {
                 ctx.out.route(request, self.sid, RouteKind::Socket);
                 self.socket = Some(request);
                 self.batches_in_flight += 1;
-                let frames = packets.iter().map(|p| p.to_frame(self.b64)).collect();
+                let frames = Packet::to_frames(&packets, self.b64);
                 ctx.out.ws_send(request, frames);
             }
         }
@@ -236,7 +236,7 @@ impl Session {
                 if self.batches_in_flight == 0 && !self.buffer.is_empty() {
                     self.batches_in_flight += 1;
                     let packets = self.buffer.take_all();
-                    let frames = self.frames(packets);
+                    let frames = Packet::to_frames(&packets, self.b64);
                     ctx.out.ws_send(socket, frames);
                 }
             }
@@ -378,7 +378,7 @@ impl Session {
                 DisconnectReason::ServerDisconnect | DisconnectReason::ServerShutdown => {
                     let mut packets = self.buffer.take_all();
                     packets.push(Packet::Close);
-                    let frames = self.frames(packets);
+                    let frames = Packet::to_frames(&packets, self.b64);
                     ctx.out.ws_send(socket, frames);
                     1000
                 }
@@ -406,13 +406,6 @@ impl Session {
             ctx.out.unroute(upgrade.socket);
             ctx.out.ws_close(upgrade.socket, 1000);
         }
-    }
-
-    pub(crate) fn frames(&self, packets: Vec<Packet>) -> Vec<crate::packet::Frame> {
-        packets
-            .iter()
-            .map(|packet| packet.to_frame(self.b64))
-            .collect()
     }
 }
 

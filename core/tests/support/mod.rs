@@ -158,6 +158,13 @@ impl Raw {
         self.drain();
     }
 
+    /// Hands frames read together to the core in one call, and drains.
+    pub fn ws_send_all(&mut self, socket: RequestId, texts: &[&'static str]) {
+        let frames = texts.iter().map(|text| Frame::Text((*text).into()));
+        self.server.handle_ws_frames(self.now, socket, frames);
+        self.drain();
+    }
+
     pub fn ws_text(&mut self, socket: RequestId, text: &'static str) {
         self.ws_send(socket, Frame::Text(text.into()));
     }
