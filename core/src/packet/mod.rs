@@ -13,7 +13,7 @@
 
 mod decode;
 mod encode;
-mod open;
+pub(crate) mod open;
 pub mod payload;
 
 use bytes::Bytes;

@@ -10,7 +10,8 @@ use std::time::Instant;
 use bytes::{Bytes, BytesMut};
 
 use crate::buffer::{OutBuffer, Overflow};
-use crate::packet::{payload, Message, OpenPacket, Packet, PayloadDecoder};
+use crate::packet::open::open_text;
+use crate::packet::{payload, Frame, Message, Packet, PayloadDecoder};
 use crate::sid::Sid;
 use crate::types::{DisconnectReason, RequestId, SendError, Transport};
 
@@ -138,24 +139,19 @@ impl Session {
             return;
         };
         let config = ctx.config;
-        let upgrades = if self.transport == Transport::Polling
-            && config.allow_upgrades
-            && config.transports.websocket
-        {
-            vec![Transport::WebSocket.as_str().to_owned()]
-        } else {
-            Vec::new()
-        };
-        let open = Packet::Open(OpenPacket {
-            sid: self.sid.to_string(),
-            upgrades,
-            ping_interval: millis(config.ping_interval + config.ping_interval_grace),
-            ping_timeout: millis(config.ping_timeout),
-            max_payload: config.max_payload as u64,
-        });
+        let open = open_text(
+            &self.sid,
+            self.transport == Transport::Polling
+                && config.allow_upgrades
+                && config.transports.websocket,
+            millis(config.ping_interval + config.ping_interval_grace),
+            millis(config.ping_timeout),
+            config.max_payload as u64,
+        );
         self.phase = Phase::Open;
         self.next_ping = Some(ctx.now + config.ping_interval);
-        let mut packets = vec![open];
+        // What follows the open packet: usually nothing.
+        let mut packets = Vec::new();
         if let Some(initial) = &config.initial_message {
             packets.push(Packet::Message(initial.clone()));
         }
@@ -164,8 +160,17 @@ impl Session {
         match self.transport {
             Transport::Polling => {
                 let kind = ResponseKind::Handshake { sid: self.sid };
-                ctx.out
-                    .respond(request, Response::payload(encode(&packets), kind));
+                let body = if packets.is_empty() {
+                    Bytes::from(open)
+                } else {
+                    let mut out =
+                        BytesMut::with_capacity(open.len() + 1 + payload::encoded_len(&packets));
+                    out.extend_from_slice(open.as_bytes());
+                    out.extend_from_slice(&[payload::SEPARATOR]);
+                    payload::encode(&packets, &mut out);
+                    out.freeze()
+                };
+                ctx.out.respond(request, Response::payload(body, kind));
             }
             Transport::WebSocket => {
                 ctx.out
@@ -174,7 +179,8 @@ impl Session {
                 ctx.out.route(request, self.sid, RouteKind::Socket);
                 self.socket = Some(request);
                 self.batches_in_flight += 1;
-                let frames = Packet::to_frames(&packets, self.b64);
+                let mut frames = vec![Frame::Text(open.into())];
+                frames.extend(Packet::to_frames(&packets, self.b64));
                 ctx.out.ws_send(request, frames);
             }
         }
