@@ -20,6 +20,9 @@ pub(crate) enum TimerOwner {
     Handshake(RequestId),
 }
 
+/// Heaps up to this many entries are never rebuilt (see [`Timers::remove`]).
+const COMPACT_ABOVE: usize = 64;
+
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Instant, TimerOwner)>>,
@@ -44,9 +47,21 @@ impl Timers {
     }
 
     /// Forgets an owner; its heap entries become stale.
+    ///
+    /// Stale entries deep in the heap would otherwise stay until their deadlines pass: under
+    /// session churn that is every closed session for a whole ping interval. Once they are
+    /// most of the heap, it is rebuilt from the live entries (linear, and at most once per
+    /// as many removals as there are live entries, so constant per removal on average).
     pub(crate) fn remove(&mut self, owner: TimerOwner) {
         self.scheduled.remove(&owner);
         crate::id_map::shrink_when_sparse(&mut self.scheduled);
+        if self.heap.len() > COMPACT_ABOVE && self.heap.len() > 2 * self.scheduled.len() {
+            self.heap = self
+                .scheduled
+                .iter()
+                .map(|(&owner, &deadline)| Reverse((deadline, owner)))
+                .collect();
+        }
     }
 
     /// Pops the next owner whose live entry is due at `now`.
@@ -110,5 +125,41 @@ mod tests {
         timers.remove(owner);
         timers.prune();
         assert_eq!(timers.next_deadline(), None);
+    }
+
+    /// Churn: owners come and go far faster than their deadlines pass. The heap stays within
+    /// twice the live owners (plus the floor), and the live deadlines still fire in order.
+    #[test]
+    #[allow(clippy::disallowed_methods)]
+    fn stale_entries_do_not_pile_up() {
+        let start = Instant::now();
+        let mut timers = Timers::default();
+        let live = 10;
+        for i in 0..10_000u64 {
+            let owner = TimerOwner::Handshake(RequestId(i));
+            timers.schedule(owner, Some(start + Duration::from_secs(25 + i % 7)));
+            if i >= live {
+                timers.remove(TimerOwner::Handshake(RequestId(i - live)));
+                timers.prune();
+            }
+            assert!(
+                timers.heap.len() <= COMPACT_ABOVE.max(2 * timers.scheduled.len()) + 1,
+                "{} entries for {} owners",
+                timers.heap.len(),
+                timers.scheduled.len()
+            );
+        }
+        let mut fired = Vec::new();
+        while let Some(owner) = timers.pop_due(start + Duration::from_secs(60)) {
+            fired.push(owner);
+        }
+        let mut expected: Vec<TimerOwner> = (10_000 - live..10_000)
+            .map(|i| TimerOwner::Handshake(RequestId(i)))
+            .collect();
+        expected.sort_by_key(|owner| match owner {
+            TimerOwner::Handshake(RequestId(i)) => (25 + i % 7, *i),
+            TimerOwner::Session(_) => unreachable!(),
+        });
+        assert_eq!(fired, expected);
     }
 }
