@@ -12,6 +12,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use engineio_core::id_map::{shrink_when_sparse, IdMap};
@@ -40,6 +41,9 @@ pub(crate) enum Outcome {
     ReadBody,
     /// Complete the WebSocket handshake; the receiver carries what to write on the socket.
     Accept(mpsc::UnboundedReceiver<WsCommand>),
+    /// The core does not know the request (it cannot happen while the request's future is
+    /// alive; answered with a 500 rather than a hang if it does).
+    Lost,
 }
 
 /// What the writer of one WebSocket must do.
@@ -53,9 +57,32 @@ pub(crate) enum WsCommand {
 
 /// A request waiting for the core.
 struct Pending {
-    outcome: mpsc::UnboundedSender<Outcome>,
+    /// The core's latest decision about the request, until its future takes it.
+    outcome: OutcomeSlot,
     /// A handshake's request, packed; the session keeps it, and handlers get it rebuilt.
     info: Option<StoredRequest>,
+}
+
+/// Where the core's decision about a pending request waits for the request's future: a
+/// one-place mailbox under the state's lock, instead of a channel per request (which was
+/// three allocations per request, a tenth of a polling handshake's).
+enum OutcomeSlot {
+    /// Nothing decided yet; the future to wake when something is.
+    Waiting(Option<Waker>),
+    /// Decided, not yet taken.
+    Ready(Outcome),
+}
+
+impl Pending {
+    /// Leaves `outcome` for the request's future and wakes it. A response or an accepted
+    /// upgrade replaces a `ReadBody` the future has not taken yet (the core answered before
+    /// the body was needed); the core makes no other decision before one is taken.
+    fn decide(&mut self, outcome: Outcome) {
+        let previous = std::mem::replace(&mut self.outcome, OutcomeSlot::Ready(outcome));
+        if let OutcomeSlot::Waiting(Some(waker)) = previous {
+            waker.wake();
+        }
+    }
 }
 
 /// What the server keeps per session beside the core.
@@ -231,27 +258,48 @@ impl Shared {
         self.with_state_on(JobPlacement::Here, |state, now| act(&mut state.core, now))
     }
 
-    /// Registers a new request and hands it to the core.
+    /// Registers a new request and hands it to the core; returns what the core decided at
+    /// once, if anything (then [`poll_outcome`](Self::poll_outcome) has nothing to wait for).
     pub(crate) fn start_request(
         self: &Arc<Self>,
         id: RequestId,
         info: Option<StoredRequest>,
         head: engineio_core::Request<'_>,
-    ) -> mpsc::UnboundedReceiver<Outcome> {
-        let (outcome, receiver) = mpsc::unbounded();
+    ) -> Option<Outcome> {
+        let pending = Pending {
+            outcome: OutcomeSlot::Waiting(None),
+            info,
+        };
         self.with_state(|state, now| {
-            state.pending.insert(id, Pending { outcome, info });
+            state.pending.insert(id, pending);
             state.core.handle_request(now, id, head);
         });
-        receiver
+        // The drain ran after `handle_request`: take what it decided, under a second lock.
+        // (Cheaper than a channel per request, and the common answers come at once.)
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        take_outcome(&mut state.pending, id, None)
     }
 
-    /// The peer abandoned a request before it was answered.
+    /// The core's next decision about request `id`, once there is one.
+    pub(crate) fn poll_outcome(&self, id: RequestId, cx: &mut Context<'_>) -> Poll<Outcome> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match take_outcome(&mut state.pending, id, Some(cx.waker())) {
+            Some(outcome) => Poll::Ready(outcome),
+            None => Poll::Pending,
+        }
+    }
+
+    /// The peer abandoned a request before its future took the core's answer.
     pub(crate) fn abandon_request(self: &Arc<Self>, id: RequestId) {
-        self.with_state(|state, now| {
-            if state.pending.remove(&id).is_some() {
-                state.core.handle_request_closed(now, id);
-            }
+        self.with_state(|state, now| match state.pending.remove(&id) {
+            // The core answered already (the answer goes unwritten, as when hyper drops a
+            // response it was writing); it has forgotten the request.
+            Some(Pending {
+                outcome: OutcomeSlot::Ready(Outcome::Respond(_) | Outcome::Accept(_)),
+                ..
+            }) => {}
+            Some(_) => state.core.handle_request_closed(now, id),
+            None => {}
         });
     }
 
@@ -476,23 +524,54 @@ impl Drop for Shared {
     }
 }
 
+/// Takes request `id`'s outcome if one is ready ([`Outcome::Lost`] for an unknown request),
+/// and forgets the request once the outcome is final; otherwise keeps `waker` to be woken.
+fn take_outcome(
+    pending: &mut IdMap<RequestId, Pending>,
+    id: RequestId,
+    waker: Option<&Waker>,
+) -> Option<Outcome> {
+    let Some(entry) = pending.get_mut(&id) else {
+        return Some(Outcome::Lost);
+    };
+    match &mut entry.outcome {
+        OutcomeSlot::Waiting(slot) => {
+            if let Some(waker) = waker {
+                match slot {
+                    Some(kept) if kept.will_wake(waker) => {}
+                    _ => *slot = Some(waker.clone()),
+                }
+            }
+            None
+        }
+        OutcomeSlot::Ready(Outcome::ReadBody) => {
+            entry.outcome = OutcomeSlot::Waiting(None);
+            Some(Outcome::ReadBody)
+        }
+        OutcomeSlot::Ready(_) => match pending.remove(&id).map(|entry| entry.outcome) {
+            Some(OutcomeSlot::Ready(outcome)) => Some(outcome),
+            _ => Some(Outcome::Lost),
+        },
+    }
+}
+
 fn route_transmit(state: &mut State, transmit: Transmit) {
     match transmit {
         Transmit::Respond { request, response } => {
-            if let Some(pending) = state.pending.remove(&request) {
-                let _ = pending.outcome.unbounded_send(Outcome::Respond(response));
+            if let Some(pending) = state.pending.get_mut(&request) {
+                pending.decide(Outcome::Respond(response));
             }
         }
         Transmit::ReadBody { request } => {
-            if let Some(pending) = state.pending.get(&request) {
-                let _ = pending.outcome.unbounded_send(Outcome::ReadBody);
+            if let Some(pending) = state.pending.get_mut(&request) {
+                pending.decide(Outcome::ReadBody);
             }
         }
         Transmit::AcceptWebSocket { request } => {
             let (commands, receiver) = mpsc::unbounded();
             state.sockets.insert(request, commands);
-            if let Some(pending) = state.pending.remove(&request) {
-                let _ = pending.outcome.unbounded_send(Outcome::Accept(receiver));
+            if let Some(pending) = state.pending.get_mut(&request) {
+                pending.decide(Outcome::Accept(receiver));
             }
         }
         Transmit::WsSend { socket, frames } => {

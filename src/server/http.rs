@@ -5,13 +5,13 @@
 //! GET the browser abandoned), the core hears `handle_request_closed`, so that every request is
 //! accounted for and the session reacts as the reference server does.
 
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use engineio_core::{Method, Request, RequestId, Response, ResponseKind};
 use futures_util::future::{select, Either};
-use futures_util::StreamExt;
 use http::header::{self, HeaderValue};
 use http_body_util::{BodyExt, Full};
 
@@ -64,7 +64,7 @@ where
             .and_then(|value| value.trim().parse().ok()),
         origin: parts.headers.get(header::ORIGIN).map(HeaderValue::as_bytes),
     };
-    let mut outcomes = shared.start_request(id, info, head);
+    let mut decided = shared.start_request(id, info, head);
     let mut guard = AbandonGuard {
         shared: Arc::clone(&shared),
         id,
@@ -73,32 +73,26 @@ where
     let mut body = std::pin::pin!(body);
     let mut body_read = false;
     loop {
-        match outcomes.next().await {
-            Some(Outcome::Respond(response)) => {
+        let outcome = match decided.take() {
+            Some(outcome) => outcome,
+            None => poll_fn(|cx| shared.poll_outcome(id, cx)).await,
+        };
+        match outcome {
+            Outcome::Respond(response) => {
                 guard.armed = false;
                 return finish(&shared, response, &parts.headers, &cors);
             }
-            Some(Outcome::ReadBody) => {
+            Outcome::ReadBody => {
                 if !body_read {
                     body_read = true;
-                    if let Some(outcome) =
-                        feed_body(&shared, id, body.as_mut(), &mut outcomes).await
-                    {
-                        guard.armed = false;
-                        return match outcome {
-                            Outcome::Respond(response) => {
-                                finish(&shared, response, &parts.headers, &cors)
-                            }
-                            _ => plain(500, "unexpected outcome"),
-                        };
-                    }
+                    decided = Some(feed_body(&shared, id, body.as_mut()).await);
                 }
             }
-            Some(Outcome::Accept(commands)) => {
+            Outcome::Accept(commands) => {
                 guard.armed = false;
                 return websocket::accept(&shared, id, &mut parts, commands, &cors);
             }
-            None => {
+            Outcome::Lost => {
                 guard.armed = false;
                 return plain(500, "request lost");
             }
@@ -106,20 +100,20 @@ where
     }
 }
 
-/// Streams the body into the core; returns early with the core's answer if it comes first
-/// (a body over `maxPayload` is refused at the chunk that crosses it).
+/// Streams the body into the core and returns the core's answer, early if it comes first (a
+/// body over `maxPayload` is refused at the chunk that crosses it).
 async fn feed_body<B>(
     shared: &Arc<Shared>,
     id: RequestId,
     mut body: std::pin::Pin<&mut B>,
-    outcomes: &mut futures_channel::mpsc::UnboundedReceiver<Outcome>,
-) -> Option<Outcome>
+) -> Outcome
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: std::fmt::Display + Send,
 {
     loop {
-        let frame = match select(body.frame(), outcomes.next()).await {
+        let answer = std::pin::pin!(poll_fn(|cx| shared.poll_outcome(id, cx)));
+        let frame = match select(body.frame(), answer).await {
             Either::Left((frame, _)) => frame,
             Either::Right((outcome, _)) => return outcome,
         };
@@ -132,16 +126,16 @@ where
             Some(Err(error)) => {
                 tracing::debug!(%error, "request body failed");
                 shared.abandon_request(id);
-                return Some(Outcome::Respond(Response {
+                return Outcome::Respond(Response {
                     status: 400,
                     content_type: None,
                     body: Bytes::new(),
                     kind: ResponseKind::Refused,
-                }));
+                });
             }
             None => {
                 shared.with_core_on_io_task(|core, now| core.handle_body_end(now, id));
-                return outcomes.next().await;
+                return poll_fn(|cx| shared.poll_outcome(id, cx)).await;
             }
         }
     }
