@@ -73,6 +73,12 @@ impl OutBuffer {
         self.messages.len()
     }
 
+    /// Everything queued, in the order [`take_all`](Self::take_all) gives it; for a caller
+    /// that encodes the packets in place and then [`clear`](Self::clear)s.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Packet> + Clone {
+        self.control.iter().chain(self.messages.iter())
+    }
+
     /// Takes everything: control packets first, then messages.
     pub(crate) fn take_all(&mut self) -> Vec<Packet> {
         let mut out = Vec::with_capacity(self.control.len() + self.messages.len());

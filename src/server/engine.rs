@@ -2,8 +2,9 @@
 //! table of pending requests and sockets, and the per-session data.
 //!
 //! Every interaction with the core goes through [`Shared::with_state`]: lock, feed one input,
-//! drain every output, unlock, then act. Transmits are routed while the lock is held (each
-//! pending HTTP request and each WebSocket has a channel); events become [`Action`]s that run
+//! drain every output, unlock, then act. Transmits are routed while the lock is held (into each
+//! pending HTTP request's and each WebSocket's mailbox, see [`super::mailbox`]); events become
+//! [`Action`]s that run
 //! after the lock is released, so application handlers never run under it and may call back
 //! into the server. One timer task sleeps until the core's next deadline; any input that moves
 //! the deadline earlier wakes it.
@@ -18,8 +19,7 @@ use std::time::Instant;
 use engineio_core::id_map::{shrink_when_sparse, IdMap};
 use engineio_core::runtime::Runtime;
 use engineio_core::{
-    DisconnectReason, Event, Frame, Message, RequestId, Response, Server as CoreServer, Sid,
-    Transmit, WsFailure,
+    DisconnectReason, Event, Message, RequestId, Server as CoreServer, Sid, Transmit, WsFailure,
 };
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
@@ -27,33 +27,11 @@ use smallvec::SmallVec;
 
 use super::handlers::{run_jobs, run_jobs_here, Handlers, Job, Runner};
 use super::incoming::{IncomingSender, Socket};
+use super::mailbox::{Outcome, OutcomeSlot, SocketMailbox, WsCommand};
 use super::notify::Notify;
 use super::options::ServerOptions;
 use super::Server;
 use engineio_core::http::{ConnectRequest, StoredRequest};
-
-/// What the core decided about a pending HTTP request.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// Write this response; the request is done.
-    Respond(Response),
-    /// Read the body and feed it to the core.
-    ReadBody,
-    /// Complete the WebSocket handshake; the receiver carries what to write on the socket.
-    Accept(mpsc::UnboundedReceiver<WsCommand>),
-    /// The core does not know the request (it cannot happen while the request's future is
-    /// alive; answered with a 500 rather than a hang if it does).
-    Lost,
-}
-
-/// What the writer of one WebSocket must do.
-#[derive(Debug)]
-pub(crate) enum WsCommand {
-    /// Write these frames, flush, then report `handle_ws_written`.
-    Send(Vec<Frame>),
-    /// Send a close frame with this code and stop.
-    Close(u16),
-}
 
 /// A request waiting for the core.
 struct Pending {
@@ -61,28 +39,6 @@ struct Pending {
     outcome: OutcomeSlot,
     /// A handshake's request, packed; the session keeps it, and handlers get it rebuilt.
     info: Option<StoredRequest>,
-}
-
-/// Where the core's decision about a pending request waits for the request's future: a
-/// one-place mailbox under the state's lock, instead of a channel per request (which was
-/// three allocations per request, a tenth of a polling handshake's).
-enum OutcomeSlot {
-    /// Nothing decided yet; the future to wake when something is.
-    Waiting(Option<Waker>),
-    /// Decided, not yet taken.
-    Ready(Outcome),
-}
-
-impl Pending {
-    /// Leaves `outcome` for the request's future and wakes it. A response or an accepted
-    /// upgrade replaces a `ReadBody` the future has not taken yet (the core answered before
-    /// the body was needed); the core makes no other decision before one is taken.
-    fn decide(&mut self, outcome: Outcome) {
-        let previous = std::mem::replace(&mut self.outcome, OutcomeSlot::Ready(outcome));
-        if let OutcomeSlot::Waiting(Some(waker)) = previous {
-            waker.wake();
-        }
-    }
 }
 
 /// What the server keeps per session beside the core.
@@ -140,10 +96,13 @@ pub(crate) type QueuedJob = (Job, Option<mpsc::Sender<Message>>);
 pub(crate) struct State {
     pub(crate) core: CoreServer,
     pending: IdMap<RequestId, Pending>,
-    sockets: IdMap<RequestId, mpsc::UnboundedSender<WsCommand>>,
+    sockets: IdMap<RequestId, SocketMailbox>,
     pub(crate) sessions: IdMap<Sid, SessionEntry>,
-    /// Sockets whose end the runtime reported during this input; forgotten after the drain.
+    /// Sockets whose end the runtime reported during this input; their writers hear of it
+    /// after the drain.
     ended_sockets: Vec<RequestId>,
+    /// Sockets with no task, forgotten after the drain.
+    forgotten_sockets: Vec<RequestId>,
     /// The deadline the timer task sleeps until.
     armed: Option<Instant>,
 }
@@ -186,6 +145,7 @@ impl Shared {
                 sockets: IdMap::default(),
                 sessions: IdMap::default(),
                 ended_sockets: Vec::new(),
+                forgotten_sockets: Vec::new(),
                 armed: None,
             }),
             next_id: AtomicU64::new(1),
@@ -267,7 +227,7 @@ impl Shared {
         head: engineio_core::Request<'_>,
     ) -> Option<Outcome> {
         let pending = Pending {
-            outcome: OutcomeSlot::Waiting(None),
+            outcome: OutcomeSlot::default(),
             info,
         };
         self.with_state(|state, now| {
@@ -291,16 +251,51 @@ impl Shared {
 
     /// The peer abandoned a request before its future took the core's answer.
     pub(crate) fn abandon_request(self: &Arc<Self>, id: RequestId) {
-        self.with_state(|state, now| match state.pending.remove(&id) {
-            // The core answered already (the answer goes unwritten, as when hyper drops a
-            // response it was writing); it has forgotten the request.
-            Some(Pending {
-                outcome: OutcomeSlot::Ready(Outcome::Respond(_) | Outcome::Accept(_)),
-                ..
-            }) => {}
-            Some(_) => state.core.handle_request_closed(now, id),
-            None => {}
+        self.with_state(|state, now| {
+            let Some(pending) = state.pending.remove(&id) else {
+                return;
+            };
+            if pending.outcome.holds_accept() {
+                // An accepted socket that will never run: closed as soon as it opened.
+                state.core.handle_ws_closed(now, id);
+                state.ended_sockets.push(id);
+                state.forgotten_sockets.push(id);
+            } else if !pending.outcome.holds_final() {
+                state.core.handle_request_closed(now, id);
+            }
+            // A response the core gave goes unwritten, as when hyper drops one it was writing.
         });
+    }
+
+    /// The writer of WebSocket `id`: its next command, `None` once the socket has ended.
+    pub(crate) fn poll_ws_command(
+        &self,
+        id: RequestId,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<WsCommand>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match state.sockets.get_mut(&id) {
+            Some(mailbox) => mailbox.poll_take(Some(cx.waker())),
+            None => Poll::Ready(None),
+        }
+    }
+
+    /// Reports WebSocket `id`'s batch written and returns the next command if the core gave
+    /// one at once (what queued while the batch was being written).
+    pub(crate) fn ws_written(self: &Arc<Self>, id: RequestId) -> Option<WsCommand> {
+        self.with_core(|core, now| core.handle_ws_written(now, id));
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match state.sockets.get_mut(&id)?.poll_take(None) {
+            Poll::Ready(command) => command,
+            Poll::Pending => None,
+        }
+    }
+
+    /// Forgets WebSocket `id`'s mailbox: its task has ended.
+    pub(crate) fn forget_socket(&self, id: RequestId) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.sockets.remove(&id);
+        shrink_when_sparse(&mut state.sockets);
     }
 
     /// Routes every output of the core; adds to `actions` what must happen once the lock is
@@ -320,7 +315,14 @@ impl Shared {
                 break;
             }
         }
+        // After the routing, so that the close the core answers a failure with (1002, 1007,
+        // 1009) reaches the writer before the end does.
         for socket in state.ended_sockets.drain(..) {
+            if let Some(mailbox) = state.sockets.get_mut(&socket) {
+                mailbox.end();
+            }
+        }
+        for socket in state.forgotten_sockets.drain(..) {
             state.sockets.remove(&socket);
         }
         shrink_when_sparse(&mut state.sockets);
@@ -534,54 +536,39 @@ fn take_outcome(
     let Some(entry) = pending.get_mut(&id) else {
         return Some(Outcome::Lost);
     };
-    match &mut entry.outcome {
-        OutcomeSlot::Waiting(slot) => {
-            if let Some(waker) = waker {
-                match slot {
-                    Some(kept) if kept.will_wake(waker) => {}
-                    _ => *slot = Some(waker.clone()),
-                }
-            }
-            None
-        }
-        OutcomeSlot::Ready(Outcome::ReadBody) => {
-            entry.outcome = OutcomeSlot::Waiting(None);
-            Some(Outcome::ReadBody)
-        }
-        OutcomeSlot::Ready(_) => match pending.remove(&id).map(|entry| entry.outcome) {
-            Some(OutcomeSlot::Ready(outcome)) => Some(outcome),
-            _ => Some(Outcome::Lost),
-        },
+    let outcome = entry.outcome.take(waker)?;
+    if outcome.is_final() {
+        pending.remove(&id);
     }
+    Some(outcome)
 }
 
 fn route_transmit(state: &mut State, transmit: Transmit) {
     match transmit {
         Transmit::Respond { request, response } => {
             if let Some(pending) = state.pending.get_mut(&request) {
-                pending.decide(Outcome::Respond(response));
+                pending.outcome.decide(Outcome::Respond(response));
             }
         }
         Transmit::ReadBody { request } => {
             if let Some(pending) = state.pending.get_mut(&request) {
-                pending.decide(Outcome::ReadBody);
+                pending.outcome.decide(Outcome::ReadBody);
             }
         }
         Transmit::AcceptWebSocket { request } => {
-            let (commands, receiver) = mpsc::unbounded();
-            state.sockets.insert(request, commands);
             if let Some(pending) = state.pending.get_mut(&request) {
-                pending.decide(Outcome::Accept(receiver));
+                state.sockets.insert(request, SocketMailbox::default());
+                pending.outcome.decide(Outcome::Accept);
             }
         }
         Transmit::WsSend { socket, frames } => {
-            if let Some(commands) = state.sockets.get(&socket) {
-                let _ = commands.unbounded_send(WsCommand::Send(frames));
+            if let Some(mailbox) = state.sockets.get_mut(&socket) {
+                mailbox.send(frames);
             }
         }
         Transmit::WsClose { socket, code } => {
-            if let Some(commands) = state.sockets.remove(&socket) {
-                let _ = commands.unbounded_send(WsCommand::Close(code));
+            if let Some(mailbox) = state.sockets.get_mut(&socket) {
+                mailbox.close(code);
             }
         }
     }
@@ -684,8 +671,6 @@ impl Shared {
                 SocketEnd::Closed => state.core.handle_ws_closed(now, socket),
                 SocketEnd::Failed(failure) => state.core.handle_ws_error(now, socket, failure),
             }
-            // Forgotten only after the drain, so that the close the core answers a failure
-            // with (1002, 1007, 1009) still reaches the socket's writer.
             state.ended_sockets.push(socket);
         });
     }

@@ -15,7 +15,8 @@ use futures_util::future::{select, Either};
 use http::header::{self, HeaderValue};
 use http_body_util::{BodyExt, Full};
 
-use super::engine::{Outcome, Shared};
+use super::engine::Shared;
+use super::mailbox::Outcome;
 use super::websocket;
 use engineio_core::http::cors::{self, CorsDecision};
 use engineio_core::http::StoredRequest;
@@ -88,9 +89,9 @@ where
                     decided = Some(feed_body(&shared, id, body.as_mut()).await);
                 }
             }
-            Outcome::Accept(commands) => {
+            Outcome::Accept => {
                 guard.armed = false;
-                return websocket::accept(&shared, id, &mut parts, commands, &cors);
+                return websocket::accept(&shared, id, &mut parts, &cors);
             }
             Outcome::Lost => {
                 guard.armed = false;

@@ -28,6 +28,7 @@ mod handlers;
 mod http;
 pub(crate) mod hyper_rt;
 mod incoming;
+mod mailbox;
 mod notify;
 mod options;
 mod read_ahead;

@@ -24,15 +24,15 @@ use bytes::Bytes;
 use engineio_core::http::ws_message::to_message;
 use engineio_core::runtime::{Runtime, Stream};
 use engineio_core::{ByteString, Frame, RequestId, WsFailure};
-use futures_channel::mpsc;
 use futures_util::future::{select, Either};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use http::header::{self, HeaderValue};
 use http_body_util::Full;
 
-use super::engine::{Shared, SocketEnd, WsCommand};
+use super::engine::{Shared, SocketEnd};
 use super::http::{plain, HttpResponse};
 use super::hyper_rt::FuturesIo;
+use super::mailbox::WsCommand;
 use super::read_ahead::ReadAhead;
 use crate::io::HyperIo;
 use engineio_core::http::cors::{self, CorsDecision};
@@ -45,17 +45,19 @@ pub(crate) fn accept(
     shared: &Arc<Shared>,
     id: RequestId,
     parts: &mut http::request::Parts,
-    commands: mpsc::UnboundedReceiver<WsCommand>,
     cors: &CorsDecision,
 ) -> HttpResponse {
     let key = parts.headers.get(header::SEC_WEBSOCKET_KEY).cloned();
     let on_upgrade = parts.extensions.remove::<hyper::upgrade::OnUpgrade>();
     let (Some(key), Some(on_upgrade)) = (key, on_upgrade) else {
         shared.socket_ended(id, SocketEnd::Closed);
+        shared.forget_socket(id);
         return plain(500, "the connection cannot be upgraded");
     };
     let task_shared = Arc::clone(shared);
     shared.runtime.spawn(Box::pin(async move {
+        // However the task ends (even by a panic), the socket's mailbox goes with it.
+        let _forget = ForgetSocket(Arc::clone(&task_shared), id);
         match on_upgrade.await {
             Ok(upgraded) => {
                 let (stream, read_ahead) = into_stream(upgraded);
@@ -69,7 +71,7 @@ pub(crate) fn accept(
                     Some(config),
                 ))
                 .await;
-                run(task_shared, id, socket, commands).await;
+                run(task_shared, id, socket).await;
             }
             Err(error) => {
                 tracing::debug!(%error, "websocket upgrade failed");
@@ -88,6 +90,15 @@ pub(crate) fn accept(
     }
     cors::apply(cors, shared.options.http.cors_credentials, headers);
     response
+}
+
+/// Forgets a socket's mailbox when the socket's task ends.
+struct ForgetSocket(Arc<Shared>, RequestId);
+
+impl Drop for ForgetSocket {
+    fn drop(&mut self) {
+        self.0.forget_socket(self.1);
+    }
 }
 
 /// Takes the raw connection back from hyper when it is ours (no copy layer on the hot path),
@@ -114,17 +125,12 @@ fn socket_config(shared: &Shared) -> WebSocketConfig {
 /// The reader and the writer run side by side and give their halves back when they stop, so
 /// that a socket failed by a protocol error can be closed the lingering way (see
 /// [`linger_close`]) once the writer has sent the core's close frame.
-async fn run(
-    shared: Arc<Shared>,
-    id: RequestId,
-    socket: WebSocketStream<ReadAhead>,
-    commands: mpsc::UnboundedReceiver<WsCommand>,
-) {
+async fn run(shared: Arc<Shared>, id: RequestId, socket: WebSocketStream<ReadAhead>) {
     let (sink, stream) = socket.split();
     // The reader and the writer live as long as the socket: inline, not boxed (a box is one
     // more allocation per session, for the same bytes).
     let reader = std::pin::pin!(read_frames(Arc::clone(&shared), id, stream));
-    let writer = std::pin::pin!(write_frames(Arc::clone(&shared), id, sink, commands));
+    let writer = std::pin::pin!(write_frames(Arc::clone(&shared), id, sink));
     // The endings are boxed: they run once, and inline their state (sleeps, the lingering
     // close) would size every socket's future, idle or not, for its whole life.
     match select(reader, writer).await {
@@ -261,14 +267,13 @@ fn to_frame(item: Result<WsMessage, tungstenite::Error>) -> Result<Option<Frame>
 }
 
 /// Writes the batches and the close the core hands out; returns the write half when told to
-/// close, when the core forgets the socket, or when a write fails.
+/// close, when the socket ends, or when a write fails.
 async fn write_frames(
     shared: Arc<Shared>,
     id: RequestId,
     mut sink: WebSocketSender<ReadAhead>,
-    mut commands: mpsc::UnboundedReceiver<WsCommand>,
 ) -> WebSocketSender<ReadAhead> {
-    while let Some(command) = commands.next().await {
+    while let Some(command) = poll_fn(|cx| shared.poll_ws_command(id, cx)).await {
         let frames = match command {
             WsCommand::Send(frames) => frames,
             WsCommand::Close(code) => return send_close(sink, code).await,
@@ -280,16 +285,15 @@ async fn write_frames(
         // what queued in the core meanwhile (typically the rest of a burst the reader just
         // handled) comes out as one more batch and leaves in the same write. At most two
         // batches wait for one flush, so the core's buffer limits still hold.
-        shared.with_core(|core, now| core.handle_ws_written(now, id));
-        let second = match commands.try_recv() {
-            Ok(WsCommand::Send(frames)) => {
+        let second = match shared.ws_written(id) {
+            Some(WsCommand::Send(frames)) => {
                 if feed(&mut sink, frames).await.is_err() {
                     return sink;
                 }
                 true
             }
-            Ok(WsCommand::Close(code)) => return send_close(sink, code).await,
-            Err(_) => false,
+            Some(WsCommand::Close(code)) => return send_close(sink, code).await,
+            None => false,
         };
         if sink.flush().await.is_err() {
             return sink;

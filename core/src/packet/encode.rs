@@ -78,18 +78,23 @@ impl Packet {
     /// Call it for a batch: the text messages are written into one buffer that their frames
     /// share, so a burst of N messages costs one allocation rather than N (the frames are
     /// written out together and freed together).
-    pub fn to_frames(packets: &[Self], base64: bool) -> Vec<Frame> {
+    pub fn to_frames<'a, I>(packets: I, base64: bool) -> Vec<Frame>
+    where
+        I: IntoIterator<Item = &'a Self>,
+        I::IntoIter: Clone,
+    {
+        let packets = packets.into_iter();
         let (texts, text_len) = packets
-            .iter()
+            .clone()
             .fold((0, 0), |(count, len), packet| match packet {
                 Self::Message(Message::Text(text)) => (count + 1, len + 1 + text.len()),
                 _ => (count, len),
             });
         if texts < 2 {
-            return packets.iter().map(|p| p.to_frame(base64)).collect();
+            return packets.map(|p| p.to_frame(base64)).collect();
         }
         let mut joined = String::with_capacity(text_len);
-        for packet in packets {
+        for packet in packets.clone() {
             if let Self::Message(Message::Text(text)) = packet {
                 joined.push('4');
                 joined.push_str(text);
@@ -98,7 +103,6 @@ impl Packet {
         let joined = ByteString::from(joined);
         let mut start = 0;
         packets
-            .iter()
             .map(|packet| match packet {
                 Self::Message(Message::Text(text)) => {
                     let end = start + 1 + text.len();

@@ -241,8 +241,9 @@ impl Session {
                 let Some(socket) = self.socket else { return };
                 if self.batches_in_flight == 0 && !self.buffer.is_empty() {
                     self.batches_in_flight += 1;
-                    let packets = self.buffer.take_all();
-                    let frames = Packet::to_frames(&packets, self.b64);
+                    // Encoded where they wait: no vector of packets on the way.
+                    let frames = Packet::to_frames(self.buffer.iter(), self.b64);
+                    self.buffer.clear();
                     ctx.out.ws_send(socket, frames);
                 }
             }
