@@ -494,11 +494,13 @@ impl Shared {
         true
     }
 
-    /// Forgets a session once its disconnect handler has run.
-    pub(crate) fn remove_session(&self, sid: &Sid) {
+    /// Forgets a session once its disconnect handler has run (or its connection was
+    /// refused); returns its entry, dropped outside the lock.
+    pub(crate) fn remove_session(&self, sid: &Sid) -> Option<SessionEntry> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        state.sessions.remove(sid);
+        let entry = state.sessions.remove(sid);
         shrink_when_sparse(&mut state.sessions);
+        entry
     }
 
     /// Runs `act` on the session's entry, if it exists.

@@ -167,6 +167,11 @@ pub(crate) fn run_jobs_here(server: Server, mut runner: Runner) {
                 }
                 None => continue,
             },
+            // A session's end with no handler to run: only the bookkeeping, no future.
+            (Job::Disconnect(reason), _) if server.shared.handlers.disconnect.is_none() => {
+                forget_session(&server, sid, reason);
+                return;
+            }
             (job, inbox) => Box::pin(run_queued_job(server.clone(), sid, job, inbox.clone())),
         };
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
@@ -213,11 +218,15 @@ pub(crate) async fn run_job(server: Server, sid: Sid, job: Job) {
             if let Some(handler) = server.shared.handlers.disconnect.clone() {
                 handler(server.clone(), sid, reason).await;
             }
-            server.shared.with_entry(&sid, |entry| {
-                entry.set_reason(reason);
-                entry.inbox = None;
-            });
-            server.shared.remove_session(&sid);
+            forget_session(&server, sid, reason);
         }
+    }
+}
+
+/// The last step of a session, after its disconnect handler: the stream face learns why it
+/// ended, and the server forgets it.
+fn forget_session(server: &Server, sid: Sid, reason: DisconnectReason) {
+    if let Some(entry) = server.shared.remove_session(&sid) {
+        entry.set_reason(reason);
     }
 }

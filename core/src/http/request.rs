@@ -69,8 +69,10 @@ impl ConnectRequest {
 #[derive(Debug, Clone)]
 pub struct StoredRequest {
     method: http::Method,
-    uri: http::Uri,
-    /// Every header's name then value, back to back, in the request's order.
+    /// The length of the request target at the start of `text`.
+    uri_len: u32,
+    /// The request target as it was written, then every header's name then value, back to
+    /// back, in the request's order.
     text: Box<[u8]>,
     spans: Box<[HeaderSpan]>,
     remote_addr: Option<SocketAddr>,
@@ -90,7 +92,7 @@ impl StoredRequest {
     pub fn new(request: &ConnectRequest) -> Self {
         Self::pack(
             &request.method,
-            request.uri.clone(),
+            &request.uri,
             &request.headers,
             request.remote_addr,
             request.transport,
@@ -110,27 +112,33 @@ impl StoredRequest {
         query: &str,
     ) -> Option<Self> {
         let transport = handshake_transport(query)?;
-        Some(Self::pack(
-            method,
-            detached_uri(uri),
-            headers,
-            remote_addr,
-            transport,
-        ))
+        Some(Self::pack(method, uri, headers, remote_addr, transport))
     }
 
     fn pack(
         method: &http::Method,
-        uri: http::Uri,
+        uri: &http::Uri,
         headers: &http::HeaderMap,
         remote_addr: Option<SocketAddr>,
         transport: Transport,
     ) -> Self {
-        let size = headers
-            .iter()
-            .map(|(name, value)| name.as_str().len() + value.len())
-            .sum();
+        // A server's request target is nearly always a path and query (origin form), kept
+        // as written; any other form is written out whole.
+        let written;
+        let target = match (uri.scheme(), uri.authority(), uri.path_and_query()) {
+            (None, None, Some(path)) => path.as_str(),
+            _ => {
+                written = uri.to_string();
+                &written
+            }
+        };
+        let size = target.len()
+            + headers
+                .iter()
+                .map(|(name, value)| name.as_str().len() + value.len())
+                .sum::<usize>();
         let mut text = Vec::with_capacity(size);
+        text.extend_from_slice(target.as_bytes());
         let mut spans = Vec::with_capacity(headers.len());
         for (name, value) in headers {
             text.extend_from_slice(name.as_str().as_bytes());
@@ -144,7 +152,8 @@ impl StoredRequest {
         }
         Self {
             method: method.clone(),
-            uri,
+            // A parser bounds a request target far below 4 GiB too.
+            uri_len: u32::try_from(target.len()).unwrap_or(u32::MAX),
             text: text.into_boxed_slice(),
             spans: spans.into_boxed_slice(),
             remote_addr,
@@ -155,7 +164,7 @@ impl StoredRequest {
     /// The request as it was packed.
     pub fn to_request(&self) -> ConnectRequest {
         let mut headers = http::HeaderMap::with_capacity(self.spans.len());
-        let mut rest = &self.text[..];
+        let (target, mut rest) = self.text.split_at(self.uri_len as usize);
         for span in self.spans.iter() {
             let (name, after) = rest.split_at(span.name_len as usize);
             let (value, after) = after.split_at(span.value_len as usize);
@@ -171,26 +180,14 @@ impl StoredRequest {
         }
         ConnectRequest {
             method: self.method.clone(),
-            uri: self.uri.clone(),
+            // It was a valid target when packed.
+            uri: http::Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(target))
+                .unwrap_or_default(),
             headers,
             remote_addr: self.remote_addr,
             transport: self.transport,
         }
     }
-}
-
-/// A copy of `uri` that owns its bytes (see [`ConnectRequest::for_handshake`]).
-fn detached_uri(uri: &http::Uri) -> http::Uri {
-    // A server's request target is nearly always a path and query (origin form): copy that
-    // text, rather than formatting the whole URI and parsing it again.
-    if let (None, None, Some(path)) = (uri.scheme(), uri.authority(), uri.path_and_query()) {
-        let copy = bytes::Bytes::copy_from_slice(path.as_str().as_bytes());
-        if let Ok(path) = http::uri::PathAndQuery::from_maybe_shared(copy) {
-            return http::Uri::from(path);
-        }
-    }
-    http::Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(uri.to_string().as_bytes()))
-        .unwrap_or_else(|_| uri.clone())
 }
 
 /// [`is_handshake`] and [`requested_transport`] in one pass over the query: `None` when it
@@ -368,7 +365,7 @@ mod tests {
             uri.query().unwrap(),
         )
         .unwrap();
-        assert!(!shares_memory(&buffer, stored.uri.path().as_bytes()));
+        assert!(!shares_memory(&buffer, &stored.text));
         let rebuilt = stored.to_request();
         assert_eq!(rebuilt.uri, request.uri);
         assert_eq!(rebuilt.headers, request.headers);
@@ -384,11 +381,26 @@ mod tests {
     }
 
     #[test]
-    fn absolute_targets_are_copied_whole() {
-        let uri: http::Uri = "http://example.com/engine.io/?EIO=4".parse().unwrap();
-        assert_eq!(detached_uri(&uri), uri);
-        let origin: http::Uri = "/engine.io/?EIO=4&transport=polling".parse().unwrap();
-        assert_eq!(detached_uri(&origin), origin);
+    fn every_form_of_target_is_kept() {
+        for target in [
+            "http://example.com/engine.io/?EIO=4",
+            "/engine.io/?EIO=4&transport=polling",
+            "*",
+        ] {
+            let uri: http::Uri = target.parse().unwrap();
+            let request = ConnectRequest {
+                method: http::Method::GET,
+                uri: uri.clone(),
+                headers: http::HeaderMap::new(),
+                remote_addr: None,
+                transport: Transport::Polling,
+            };
+            assert_eq!(
+                StoredRequest::new(&request).to_request().uri,
+                uri,
+                "{target}"
+            );
+        }
     }
 
     #[test]

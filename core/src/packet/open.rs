@@ -62,25 +62,43 @@ pub(crate) fn open_text(
     ping_timeout: u64,
     max_payload: u64,
 ) -> String {
-    let mut text = String::with_capacity(OPEN_TEXT_CAPACITY);
-    text.push_str(r#"0{"sid":""#);
-    text.push_str(sid.as_str());
-    text.push_str(if upgrade_to_websocket {
+    const SID: &str = r#"0{"sid":""#;
+    const TIMEOUT: &str = r#","pingTimeout":"#;
+    const MAX_PAYLOAD: &str = r#","maxPayload":"#;
+    let upgrades = if upgrade_to_websocket {
         r#"","upgrades":["websocket"],"pingInterval":"#
     } else {
         r#"","upgrades":[],"pingInterval":"#
-    });
+    };
+    // Exact, so that the text becomes the response body without a copy or a header
+    // allocation (`Bytes` takes a `String` whose length is its capacity as it is).
+    let len = SID.len()
+        + sid.as_str().len()
+        + upgrades.len()
+        + digits(ping_interval)
+        + TIMEOUT.len()
+        + digits(ping_timeout)
+        + MAX_PAYLOAD.len()
+        + digits(max_payload)
+        + 1;
+    let mut text = String::with_capacity(len);
+    text.push_str(SID);
+    text.push_str(sid.as_str());
+    text.push_str(upgrades);
     push_number(&mut text, ping_interval);
-    text.push_str(r#","pingTimeout":"#);
+    text.push_str(TIMEOUT);
     push_number(&mut text, ping_timeout);
-    text.push_str(r#","maxPayload":"#);
+    text.push_str(MAX_PAYLOAD);
     push_number(&mut text, max_payload);
     text.push('}');
+    debug_assert_eq!(text.len(), len);
     text
 }
 
-/// Room for [`open_text`] with the longest numbers, so that it never grows.
-const OPEN_TEXT_CAPACITY: usize = 160;
+/// The number of decimal digits of `n`.
+fn digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
 
 /// Appends `n` in decimal.
 fn push_number(text: &mut String, n: u64) {
@@ -96,9 +114,12 @@ mod tests {
     fn open_text_is_what_the_serializer_writes() {
         let sid = Sid::parse("AbCdEfGhIjKlMnOp-_01").unwrap();
         for upgrade in [false, true] {
-            for (interval, timeout, max) in
-                [(25_000, 20_000, 1_000_000), (0, 0, 0), (u64::MAX, 1, 7)]
-            {
+            for (interval, timeout, max) in [
+                (25_000, 20_000, 1_000_000),
+                (0, 0, 0),
+                (u64::MAX, 1, 7),
+                (9, 10, 99),
+            ] {
                 let open = OpenPacket {
                     sid: sid.to_string(),
                     upgrades: if upgrade {
@@ -112,7 +133,7 @@ mod tests {
                 };
                 let text = open_text(&sid, upgrade, interval, timeout, max);
                 assert_eq!(text, format!("0{}", open.to_json()));
-                assert!(text.len() <= OPEN_TEXT_CAPACITY, "{text}");
+                assert_eq!(text.capacity(), text.len(), "{text}");
             }
         }
     }
