@@ -179,10 +179,22 @@ impl Shared {
         placement: JobPlacement,
         act: impl FnOnce(&mut State, Instant) -> R,
     ) -> R {
+        self.with_state_then(placement, act, |_, result| result)
+    }
+
+    /// [`with_state_on`](Self::with_state_on), then `then` on what the drain left, still
+    /// under the same lock (what the core handed a socket's mailbox, say).
+    fn with_state_then<R, T>(
+        self: &Arc<Self>,
+        placement: JobPlacement,
+        act: impl FnOnce(&mut State, Instant) -> R,
+        then: impl FnOnce(&mut State, R) -> T,
+    ) -> T {
         let now = self.runtime.now();
         if DrainScope::defers(self) {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            return act(&mut state, now);
+            let result = act(&mut state, now);
+            return then(&mut state, result);
         }
         // Filled in place and drained in place: an action is large enough that moving the
         // list around shows in a profile.
@@ -191,7 +203,7 @@ impl Shared {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let result = act(&mut state, now);
             self.drain(&mut state, &mut actions);
-            result
+            then(&mut state, result)
         };
         self.perform(&mut actions, placement);
         result
@@ -283,12 +295,14 @@ impl Shared {
     /// Reports WebSocket `id`'s batch written and returns the next command if the core gave
     /// one at once (what queued while the batch was being written).
     pub(crate) fn ws_written(self: &Arc<Self>, id: RequestId) -> Option<WsCommand> {
-        self.with_core(|core, now| core.handle_ws_written(now, id));
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match state.sockets.get_mut(&id)?.poll_take(None) {
-            Poll::Ready(command) => command,
-            Poll::Pending => None,
-        }
+        self.with_state_then(
+            JobPlacement::Spawned,
+            |state, now| state.core.handle_ws_written(now, id),
+            |state, ()| match state.sockets.get_mut(&id)?.poll_take(None) {
+                Poll::Ready(command) => command,
+                Poll::Pending => None,
+            },
+        )
     }
 
     /// Forgets WebSocket `id`'s mailbox: its task has ended.

@@ -239,7 +239,11 @@ async fn read_frames(
             }
         }
         shared.with_core_on_io_task(|core, now| {
-            core.handle_ws_frames(now, id, std::iter::once(first).chain(more));
+            if more.is_empty() {
+                core.handle_ws_frame(now, id, first);
+            } else {
+                core.handle_ws_frames(now, id, std::iter::once(first).chain(more));
+            }
         });
         if let Some(end) = end {
             return (end, stream);

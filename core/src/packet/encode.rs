@@ -83,7 +83,15 @@ impl Packet {
         I: IntoIterator<Item = &'a Self>,
         I::IntoIter: Clone,
     {
-        let packets = packets.into_iter();
+        let mut packets = packets.into_iter();
+        if packets.size_hint() == (1, Some(1)) {
+            // The closed-loop case: one packet, nothing to share.
+            return packets
+                .next()
+                .map(|p| p.to_frame(base64))
+                .into_iter()
+                .collect();
+        }
         let (texts, text_len) = packets
             .clone()
             .fold((0, 0), |(count, len), packet| match packet {
