@@ -261,7 +261,7 @@ impl ServerBuilder {
     ///
     /// ```
     /// # async fn demo() {
-    /// let server = engineio::Server::builder()
+    /// let server = engineio::server::Server::builder()
     ///     .on_message_sync(|server, sid, message| {
     ///         let _ = server.send(&sid, message);
     ///     })

@@ -9,37 +9,31 @@
 //! into the server. One timer task sleeps until the core's next deadline; any input that moves
 //! the deadline earlier wakes it.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use engineio_core::id_map::{shrink_when_sparse, IdMap};
 use engineio_core::runtime::Runtime;
 use engineio_core::{
-    DisconnectReason, Event, Message, RequestId, Server as CoreServer, Sid, Transmit, WsFailure,
+    DisconnectReason, Event, Message, RequestId, Server as CoreServer, Sid, WsFailure,
 };
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
 use smallvec::SmallVec;
 
+use super::drain_scope::DrainScope;
 use super::handlers::{run_jobs, run_jobs_here, Handlers, Job, Runner};
 use super::incoming::{IncomingSender, Socket};
-use super::mailbox::{Outcome, OutcomeSlot, SocketMailbox, WsCommand};
+use super::mailbox::{
+    route_transmit, take_outcome, Outcome, OutcomeSlot, Pending, SocketMailbox, WsCommand,
+};
 use super::notify::Notify;
 use super::options::ServerOptions;
 use super::Server;
 use engineio_core::http::{ConnectRequest, StoredRequest};
-
-/// A request waiting for the core.
-struct Pending {
-    /// The core's latest decision about the request, until its future takes it.
-    outcome: OutcomeSlot,
-    /// A handshake's request, packed; the session keeps it, and handlers get it rebuilt.
-    info: Option<StoredRequest>,
-}
 
 /// What the server keeps per session beside the core.
 pub(crate) struct SessionEntry {
@@ -323,7 +317,7 @@ impl Shared {
             }
             while let Some(transmit) = state.core.poll_transmit() {
                 progressed = true;
-                route_transmit(state, transmit);
+                route_transmit(&mut state.pending, &mut state.sockets, transmit);
             }
             if !progressed {
                 break;
@@ -542,54 +536,6 @@ impl Drop for Shared {
     }
 }
 
-/// Takes request `id`'s outcome if one is ready ([`Outcome::Lost`] for an unknown request),
-/// and forgets the request once the outcome is final; otherwise keeps `waker` to be woken.
-fn take_outcome(
-    pending: &mut IdMap<RequestId, Pending>,
-    id: RequestId,
-    waker: Option<&Waker>,
-) -> Option<Outcome> {
-    let Some(entry) = pending.get_mut(&id) else {
-        return Some(Outcome::Lost);
-    };
-    let outcome = entry.outcome.take(waker)?;
-    if outcome.is_final() {
-        pending.remove(&id);
-    }
-    Some(outcome)
-}
-
-fn route_transmit(state: &mut State, transmit: Transmit) {
-    match transmit {
-        Transmit::Respond { request, response } => {
-            if let Some(pending) = state.pending.get_mut(&request) {
-                pending.outcome.decide(Outcome::Respond(response));
-            }
-        }
-        Transmit::ReadBody { request } => {
-            if let Some(pending) = state.pending.get_mut(&request) {
-                pending.outcome.decide(Outcome::ReadBody);
-            }
-        }
-        Transmit::AcceptWebSocket { request } => {
-            if let Some(pending) = state.pending.get_mut(&request) {
-                state.sockets.insert(request, SocketMailbox::default());
-                pending.outcome.decide(Outcome::Accept);
-            }
-        }
-        Transmit::WsSend { socket, frames } => {
-            if let Some(mailbox) = state.sockets.get_mut(&socket) {
-                mailbox.send(frames);
-            }
-        }
-        Transmit::WsClose { socket, code } => {
-            if let Some(mailbox) = state.sockets.get_mut(&socket) {
-                mailbox.close(code);
-            }
-        }
-    }
-}
-
 /// Sleeps until the core's next deadline (or a wake-up), then runs its timeouts. Ends when the
 /// server is dropped.
 async fn timer_task(shared: Weak<Shared>, wake: Arc<Notify>) {
@@ -612,60 +558,6 @@ async fn timer_task(shared: Weak<Shared>, wake: Arc<Notify>) {
                 }
             }
             None => wake.notified().await,
-        }
-    }
-}
-
-thread_local! {
-    /// The server whose handlers run in a [`DrainScope`] on this thread, by address, and
-    /// whether an input in the scope left outputs in its core.
-    static DEFERRED_DRAIN: Cell<Option<(*const Shared, bool)>> = const { Cell::new(None) };
-}
-
-/// While handlers run one after another on a socket's task (see
-/// [`run_jobs_here`](super::handlers::run_jobs_here)), the inputs they make (typically a
-/// `send` per message) leave the core's outputs in place, and the scope drains them once when
-/// it ends, instead of once per input: a burst of 16 echoes costs one drain, not 16.
-///
-/// Nothing waits on the deferred outputs: a handler that runs in the scope gets its results
-/// from the core at once (`send` is queued or refused on the spot), and the scope ends, with
-/// its drain, before the task yields to the runtime. The scope is per thread and per server:
-/// another server's inputs, or those of another thread, drain as usual.
-pub(crate) struct DrainScope {
-    shared: Arc<Shared>,
-    outer: Option<(*const Shared, bool)>,
-}
-
-impl DrainScope {
-    /// Starts deferring `shared`'s drains on this thread until the scope is dropped.
-    pub(crate) fn enter(shared: &Arc<Shared>) -> Self {
-        let outer = DEFERRED_DRAIN.replace(Some((Arc::as_ptr(shared), false)));
-        Self {
-            shared: Arc::clone(shared),
-            outer,
-        }
-    }
-
-    /// True, and the drain noted as owed, when `shared`'s drains are deferred on this thread.
-    fn defers(shared: &Shared) -> bool {
-        DEFERRED_DRAIN.with(|slot| match slot.get() {
-            Some((server, _)) if std::ptr::eq(server, shared) => {
-                slot.set(Some((server, true)));
-                true
-            }
-            _ => false,
-        })
-    }
-}
-
-impl Drop for DrainScope {
-    fn drop(&mut self) {
-        let owed = DEFERRED_DRAIN
-            .replace(self.outer)
-            .is_some_and(|(_, owed)| owed);
-        if owed {
-            // Runs even while a handler's panic unwinds: what it queued still goes out.
-            self.shared.with_state(|_, _| ());
         }
     }
 }

@@ -16,7 +16,8 @@ use std::task::Context;
 
 use engineio_core::{Authorization, DisconnectReason, Message, RequestId, Sid};
 
-use super::engine::{DrainScope, QueuedJob};
+use super::drain_scope::DrainScope;
+use super::engine::QueuedJob;
 use super::Server;
 use engineio_core::http::{ConnectRequest, Forbidden, Rejection};
 

@@ -10,7 +10,9 @@
 
 use std::task::{Poll, Waker};
 
-use engineio_core::{Frame, Response};
+use engineio_core::http::StoredRequest;
+use engineio_core::id_map::IdMap;
+use engineio_core::{Frame, RequestId, Response, Transmit};
 
 /// What the core decided about a pending HTTP request.
 #[derive(Debug)]
@@ -158,6 +160,68 @@ fn remember(slot: &mut Option<Waker>, waker: &Waker) {
     match slot {
         Some(kept) if kept.will_wake(waker) => {}
         _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// A request waiting for the core.
+pub(super) struct Pending {
+    /// The core's latest decision about the request, until its future takes it.
+    pub(super) outcome: OutcomeSlot,
+    /// A handshake's request, packed; the session keeps it, and handlers get it rebuilt.
+    pub(super) info: Option<StoredRequest>,
+}
+
+/// Takes request `id`'s outcome if one is ready ([`Outcome::Lost`] for an unknown request),
+/// and forgets the request once the outcome is final; otherwise keeps `waker` to be woken.
+pub(super) fn take_outcome(
+    pending: &mut IdMap<RequestId, Pending>,
+    id: RequestId,
+    waker: Option<&Waker>,
+) -> Option<Outcome> {
+    let Some(entry) = pending.get_mut(&id) else {
+        return Some(Outcome::Lost);
+    };
+    let outcome = entry.outcome.take(waker)?;
+    if outcome.is_final() {
+        pending.remove(&id);
+    }
+    Some(outcome)
+}
+
+/// Leaves what the core decided for a request or a socket in its slot or mailbox, and wakes
+/// the task that waits on it.
+pub(super) fn route_transmit(
+    pending: &mut IdMap<RequestId, Pending>,
+    sockets: &mut IdMap<RequestId, SocketMailbox>,
+    transmit: Transmit,
+) {
+    match transmit {
+        Transmit::Respond { request, response } => {
+            if let Some(pending) = pending.get_mut(&request) {
+                pending.outcome.decide(Outcome::Respond(response));
+            }
+        }
+        Transmit::ReadBody { request } => {
+            if let Some(pending) = pending.get_mut(&request) {
+                pending.outcome.decide(Outcome::ReadBody);
+            }
+        }
+        Transmit::AcceptWebSocket { request } => {
+            if let Some(pending) = pending.get_mut(&request) {
+                sockets.insert(request, SocketMailbox::default());
+                pending.outcome.decide(Outcome::Accept);
+            }
+        }
+        Transmit::WsSend { socket, frames } => {
+            if let Some(mailbox) = sockets.get_mut(&socket) {
+                mailbox.send(frames);
+            }
+        }
+        Transmit::WsClose { socket, code } => {
+            if let Some(mailbox) = sockets.get_mut(&socket) {
+                mailbox.close(code);
+            }
+        }
     }
 }
 

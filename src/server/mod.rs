@@ -23,6 +23,7 @@
 //! the scheduling of application handlers.
 
 mod builder;
+mod drain_scope;
 mod engine;
 mod handlers;
 mod http;
