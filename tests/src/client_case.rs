@@ -47,6 +47,18 @@ impl ClientCase {
     /// Starts `peer`, connects our client on `runtime` in `mode`, and checks that the server
     /// saw the session open, with our sid, on the mode's first transport.
     pub fn start(peer: ServerPeer, runtime: Runtime, mode: Mode, scenario: &str) -> Self {
+        Self::start_with(peer, runtime, mode, scenario, |_| {})
+    }
+
+    /// [`start`](Self::start), running `right_after_connect` on our client as soon as it is
+    /// connected, before the checks (which wait for the server's report of the session).
+    pub fn start_with(
+        peer: ServerPeer,
+        runtime: Runtime,
+        mode: Mode,
+        scenario: &str,
+        right_after_connect: impl FnOnce(&TestClient),
+    ) -> Self {
         let ping_timeout = if TIGHT_HEARTBEAT.contains(&scenario) {
             PING_TIMEOUT
         } else {
@@ -58,6 +70,7 @@ impl ClientCase {
         let client = TestClient::connect(runtime, &server.url(), mode)
             .unwrap_or_else(|e| server.report(&format!("{context}: connect failed: {e}")));
         let connected_at = Instant::now();
+        right_after_connect(&client);
         let sid = client.sid();
         let case = Self {
             context,
@@ -284,19 +297,37 @@ pub struct AcrossUpgrade {
     pub sent_on_polling: usize,
 }
 
-/// Upgrade mode: sends numbered texts `u <i>` from the open, one every 200 µs (pacing, like a
-/// ticker; few enough per POST for python-engineio's limit of 16 packets), until our client is on WebSocket *and* the server reported the upgrade, then 10
-/// more. Some go out before the probe, some while it is under way (our client holds them while
-/// polling is paused, and sends them after the upgrade packet), some after.
-pub fn send_across_upgrade(case: &ClientCase) -> AcrossUpgrade {
+/// The first text of [`send_across_upgrade`], for the hook of [`ClientCase::start_with`]: sent
+/// the moment the session is open, so that it leaves on polling before the probe completes.
+///
+/// Our client opens its probe right after the handshake, and on loopback the probe takes a
+/// few milliseconds; sent only once the harness had seen the server report the session, every
+/// text could come after the probe's `3probe`, held for the WebSocket, which left the server
+/// nothing on polling (one run in several dozen). A POST sent before `3probe` arrives is
+/// waited for before the upgrade packet, so this text reaches the server before the upgrade.
+pub fn first_text_across_upgrade(client: &TestClient) -> (String, bool) {
+    let on_polling = client.transport() == Some(Transport::Polling);
+    let text = "u 0".to_owned();
+    client.send(text.clone());
+    (text, on_polling)
+}
+
+/// Upgrade mode: after `first` (see [`first_text_across_upgrade`]), sends numbered texts
+/// `u <i>`, one every 200 µs (pacing, like a ticker; few enough per POST for
+/// python-engineio's limit of 16 packets), until our client is on WebSocket *and* the server
+/// reported the upgrade, then 10 more. Some go out before the probe, some while it is under
+/// way (our client holds them while polling is paused, and sends them after the upgrade
+/// packet), some after.
+pub fn send_across_upgrade(case: &ClientCase, first: (String, bool)) -> AcrossUpgrade {
     let deadline = Instant::now() + UPGRADE_TIMEOUT;
-    let mut sent = Vec::new();
+    let (first, first_on_polling) = first;
+    let mut sent = vec![first];
     let send = |sent: &mut Vec<String>| {
         let text = format!("u {}", sent.len());
         case.client.send(text.clone());
         sent.push(text);
     };
-    let mut before_switch = None;
+    let mut before_switch = (!first_on_polling).then_some(0);
     loop {
         // The transport as it was when the text went out: checked after the send, a text
         // sent on polling would count as sent on WebSocket whenever the upgrade completed
@@ -329,6 +360,18 @@ pub fn send_across_upgrade(case: &ClientCase) -> AcrossUpgrade {
         sent,
         sent_on_polling,
     }
+}
+
+/// How many of the `count` texts sent the server received before it reported the upgrade
+/// (waiting until it has them all).
+pub fn received_before_upgrade(case: &ClientCase, count: usize) -> usize {
+    case.server_messages(count);
+    let events = case.server.session_events(case.sid());
+    events
+        .iter()
+        .take_while(|e| e["event"] != "upgrade")
+        .filter(|e| e["event"] == "message")
+        .count()
 }
 
 /// Asserts that the server received what was sent in order, some before the upgrade (on
