@@ -150,7 +150,7 @@ pub fn ordering(server: &ServerBehaviour, runtime: Runtime, mode: Mode) {
 /// Which texts leave on polling is up to timing: once the probe's `3probe` is in, our client
 /// holds every text for the WebSocket, as it should, and on loopback the probe can finish
 /// before the first text is sent (one run in a few dozen on threads). Such a run checks order
-/// and loss but not the polling side, so it is run again, up to [`UPGRADE_ATTEMPTS`] times;
+/// and loss but not the polling side, so it is run again, up to three times;
 /// the last attempt must cover both sides.
 pub fn upgrade_messages(server: &ServerBehaviour, runtime: Runtime, mode: Mode) {
     for attempt in 1..=UPGRADE_ATTEMPTS {
