@@ -4,10 +4,9 @@
 //! Every interaction with the core goes through [`Shared::with_state`]: lock, feed one input,
 //! drain every output, unlock, then act. Transmits are routed while the lock is held (into each
 //! pending HTTP request's and each WebSocket's mailbox, see [`super::mailbox`]); events become
-//! [`Action`]s that run
-//! after the lock is released, so application handlers never run under it and may call back
-//! into the server. One timer task sleeps until the core's next deadline; any input that moves
-//! the deadline earlier wakes it.
+//! [`Action`]s that run after the lock is released, so application handlers never run under
+//! it and may call back into the server. One timer task sleeps until the core's next
+//! deadline; any input that moves the deadline earlier wakes it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -95,8 +94,6 @@ pub(crate) struct State {
     /// Sockets whose end the runtime reported during this input; their writers hear of it
     /// after the drain.
     ended_sockets: Vec<RequestId>,
-    /// Sockets with no task, forgotten after the drain.
-    forgotten_sockets: Vec<RequestId>,
     /// The deadline the timer task sleeps until.
     armed: Option<Instant>,
 }
@@ -139,7 +136,6 @@ impl Shared {
                 sockets: IdMap::default(),
                 sessions: IdMap::default(),
                 ended_sockets: Vec::new(),
-                forgotten_sockets: Vec::new(),
                 armed: None,
             }),
             next_id: AtomicU64::new(1),
@@ -236,14 +232,15 @@ impl Shared {
             outcome: OutcomeSlot::default(),
             info,
         };
-        self.with_state(|state, now| {
-            state.pending.insert(id, pending);
-            state.core.handle_request(now, id, head);
-        });
-        // The drain ran after `handle_request`: take what it decided, under a second lock.
-        // (Cheaper than a channel per request, and the common answers come at once.)
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        take_outcome(&mut state.pending, id, None)
+        // What the core decided at once is routed by the drain: taken under the same lock.
+        self.with_state_then(
+            JobPlacement::Spawned,
+            |state, now| {
+                state.pending.insert(id, pending);
+                state.core.handle_request(now, id, head);
+            },
+            |state, ()| take_outcome(&mut state.pending, id, None),
+        )
     }
 
     /// The core's next decision about request `id`, once there is one.
@@ -262,10 +259,10 @@ impl Shared {
                 return;
             };
             if pending.outcome.holds_accept() {
-                // An accepted socket that will never run: closed as soon as it opened.
+                // An accepted socket that will never run: closed as soon as it opened, and
+                // nothing is routed to it any more.
                 state.core.handle_ws_closed(now, id);
-                state.ended_sockets.push(id);
-                state.forgotten_sockets.push(id);
+                state.sockets.remove(&id);
             } else if !pending.outcome.holds_final() {
                 state.core.handle_request_closed(now, id);
             }
@@ -329,9 +326,6 @@ impl Shared {
             if let Some(mailbox) = state.sockets.get_mut(&socket) {
                 mailbox.end();
             }
-        }
-        for socket in state.forgotten_sockets.drain(..) {
-            state.sockets.remove(&socket);
         }
         shrink_when_sparse(&mut state.sockets);
         shrink_when_sparse(&mut state.pending);

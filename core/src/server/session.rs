@@ -416,26 +416,13 @@ impl Session {
     }
 }
 
-/// Encodes packets as one polling payload.
+/// Encodes packets as one polling payload, in a buffer of its exact length (the server's
+/// open packet, whose length would cost a second serialization, is written by
+/// [`Session::open`] itself and never comes here).
 pub(crate) fn encode(packets: &[Packet]) -> Bytes {
-    let mut out = BytesMut::with_capacity(capacity_for(packets));
+    let mut out = BytesMut::with_capacity(payload::encoded_len(packets));
     payload::encode(packets, &mut out);
     out.freeze()
-}
-
-/// The payload's length, exact but for an open packet, which is guessed rather than
-/// serialized twice (the buffer grows in the rare case the guess is short).
-fn capacity_for(packets: &[Packet]) -> usize {
-    /// Room for an open packet's JSON with a 20-character sid and one upgrade.
-    const OPEN_GUESS: usize = 128;
-    let records: usize = packets
-        .iter()
-        .map(|packet| match packet {
-            Packet::Open(_) => OPEN_GUESS,
-            other => other.polling_len(),
-        })
-        .sum();
-    records + packets.len().saturating_sub(1)
 }
 
 /// The 401 body of a refused connection (python-engineio's shape).
