@@ -243,6 +243,28 @@ impl Shared {
         )
     }
 
+    /// Hands the core a request body's `last` chunk, if any, and its end, in one crossing
+    /// (the common body is one chunk); returns the core's answer if it gave one at once.
+    ///
+    /// Message handlers the body set off run on this task, as with
+    /// [`with_core_on_io_task`](Self::with_core_on_io_task).
+    pub(crate) fn end_body(
+        self: &Arc<Self>,
+        id: RequestId,
+        last: Option<bytes::Bytes>,
+    ) -> Option<Outcome> {
+        self.with_state_then(
+            JobPlacement::Here,
+            |state, now| {
+                if let Some(chunk) = last {
+                    state.core.handle_body(now, id, chunk);
+                }
+                state.core.handle_body_end(now, id);
+            },
+            |state, ()| take_outcome(&mut state.pending, id, None),
+        )
+    }
+
     /// The core's next decision about request `id`, once there is one.
     pub(crate) fn poll_outcome(&self, id: RequestId, cx: &mut Context<'_>) -> Poll<Outcome> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);

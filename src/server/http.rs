@@ -121,6 +121,11 @@ where
         match frame {
             Some(Ok(frame)) => {
                 if let Ok(chunk) = frame.into_data() {
+                    if body.is_end_stream() {
+                        // The last chunk (a length-delimited body, as a client's POST nearly
+                        // always is): it and the end go in together.
+                        return settle(shared, id, shared.end_body(id, Some(chunk))).await;
+                    }
                     shared.with_core_on_io_task(|core, now| core.handle_body(now, id, chunk));
                 }
             }
@@ -134,11 +139,16 @@ where
                     kind: ResponseKind::Refused,
                 });
             }
-            None => {
-                shared.with_core_on_io_task(|core, now| core.handle_body_end(now, id));
-                return poll_fn(|cx| shared.poll_outcome(id, cx)).await;
-            }
+            None => return settle(shared, id, shared.end_body(id, None)).await,
         }
+    }
+}
+
+/// `decided`, or the core's answer about request `id` once it gives one.
+async fn settle(shared: &Shared, id: RequestId, decided: Option<Outcome>) -> Outcome {
+    match decided {
+        Some(outcome) => outcome,
+        None => poll_fn(|cx| shared.poll_outcome(id, cx)).await,
     }
 }
 

@@ -102,8 +102,7 @@ fn digits(n: u64) -> usize {
 
 /// Appends `n` in decimal.
 fn push_number(text: &mut String, n: u64) {
-    use std::fmt::Write as _;
-    let _ = write!(text, "{n}");
+    text.push_str(itoa::Buffer::new().format(n));
 }
 
 #[cfg(test)]
