@@ -44,6 +44,86 @@ fn confirm_connect_holds_the_handshake_until_accepted() {
     assert!(matches!(raw.take_events()[..], [Event::Connected { .. }]));
 }
 
+/// `handle_request` names the handshakes (the requests a runtime keeps the details of), and
+/// only them: each one it names then shows up in an event, and nothing else does.
+#[test]
+fn handle_request_names_handshakes_and_only_them() {
+    use engineio_core::{Request, Transport};
+
+    // The request an event names, for the events that carry a handshake's.
+    fn handshake_request(event: &Event) -> Option<engineio_core::RequestId> {
+        match *event {
+            Event::Authorize { request, .. }
+            | Event::Connecting { request, .. }
+            | Event::Connected { request, .. } => Some(request),
+            _ => None,
+        }
+    }
+
+    for (authorize, confirm_connect) in [(false, false), (true, false), (false, true)] {
+        let mut raw = Raw::new(ServerConfig {
+            authorize,
+            confirm_connect,
+            ..test_config()
+        });
+        let sid = if authorize || confirm_connect {
+            None
+        } else {
+            Some(raw.handshake())
+        };
+        raw.take_events();
+        let sid_query = sid.map(|sid| format!("EIO=4&transport=polling&sid={sid}"));
+        let cases: Vec<(Request<'_>, Option<Transport>)> = vec![
+            (
+                Request::get("EIO=4&transport=polling"),
+                Some(Transport::Polling),
+            ),
+            (
+                Request::get("transport=polling&EIO=4&t=x&b64=1"),
+                Some(Transport::Polling),
+            ),
+            (
+                Request::websocket("EIO=4&transport=websocket"),
+                Some(Transport::WebSocket),
+            ),
+            // Refused before a session exists: a wrong protocol revision (when no
+            // authorization comes first), an unknown transport, a POST, a WebSocket request
+            // without the upgrade.
+            (
+                Request::get("EIO=3&transport=polling"),
+                authorize.then_some(Transport::Polling),
+            ),
+            (Request::get("EIO=4&transport=carrier-pigeon"), None),
+            (Request::post("EIO=4&transport=polling"), None),
+            (Request::get("EIO=4&transport=websocket"), None),
+            (Request::get("EIO=4&transport=polling&sid=unknown"), None),
+        ];
+        for (head, expected) in cases {
+            let query = head.query.to_owned();
+            let id = raw.next_id();
+            let named = raw.server.handle_request(raw.now, id, head);
+            raw.drain();
+            assert_eq!(named, expected, "{query} (authorize {authorize})");
+            let in_events = raw
+                .take_events()
+                .iter()
+                .any(|e| handshake_request(e) == Some(id));
+            assert_eq!(
+                in_events,
+                named.is_some(),
+                "{query} (authorize {authorize})"
+            );
+        }
+        if let Some(query) = sid_query {
+            let id = raw.next_id();
+            assert_eq!(
+                raw.server.handle_request(raw.now, id, Request::get(&query)),
+                None
+            );
+        }
+    }
+}
+
 #[test]
 fn rejected_connection_gets_401_and_no_disconnect() {
     let mut raw = Raw::new(ServerConfig {

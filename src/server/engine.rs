@@ -17,7 +17,7 @@ use std::time::Instant;
 use engineio_core::id_map::{shrink_when_sparse, IdMap};
 use engineio_core::runtime::Runtime;
 use engineio_core::{
-    DisconnectReason, Event, Message, RequestId, Server as CoreServer, Sid, WsFailure,
+    DisconnectReason, Event, Message, RequestId, Server as CoreServer, Sid, Transport, WsFailure,
 };
 use futures_channel::mpsc;
 use futures_util::future::{select, Either};
@@ -222,22 +222,27 @@ impl Shared {
 
     /// Registers a new request and hands it to the core; returns what the core decided at
     /// once, if anything (then [`poll_outcome`](Self::poll_outcome) has nothing to wait for).
+    ///
+    /// `pack` keeps the request's details for the application, and runs only for a request
+    /// the core takes as a handshake, under the lock, before anything asks for them.
     pub(crate) fn start_request(
         self: &Arc<Self>,
         id: RequestId,
-        info: Option<StoredRequest>,
         head: engineio_core::Request<'_>,
+        pack: impl FnOnce(Transport) -> StoredRequest,
     ) -> Option<Outcome> {
         let pending = Pending {
             outcome: OutcomeSlot::default(),
-            info,
+            info: None,
         };
         // What the core decided at once is routed by the drain: taken under the same lock.
         self.with_state_then(
             JobPlacement::Spawned,
             |state, now| {
-                state.pending.insert(id, pending);
-                state.core.handle_request(now, id, head);
+                let pending = state.pending.entry(id).insert_entry(pending).into_mut();
+                if let Some(transport) = state.core.handle_request(now, id, head) {
+                    pending.info = Some(pack(transport));
+                }
             },
             |state, ()| take_outcome(&mut state.pending, id, None),
         )

@@ -18,7 +18,7 @@ use http_body_util::{Either as EitherBody, Full};
 use tower_service::Service;
 
 use super::engine::Shared;
-use super::http::{self, plain, HttpResponse};
+use super::http::{self, plain, Handling, HttpResponse};
 use super::hyper_rt::HyperTimer;
 use super::Server;
 use crate::io::HyperIo;
@@ -90,9 +90,9 @@ async fn serve_connection(shared: Arc<Shared>, stream: Box<dyn Stream>, peer: Op
     let timer = HyperTimer::new(Arc::clone(&shared.runtime));
     let io = HyperIo::lingering(stream, Arc::clone(&shared.runtime));
     let header_timeout = shared.options.header_read_timeout;
-    let service = hyper::service::service_fn(move |request| {
-        let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(route(shared, request, peer).await) }
+    let service = hyper::service::service_fn(move |request| match known(&shared, &request) {
+        Some(known) => serve_known(Arc::clone(&shared), request, peer, known),
+        None => Handling::answered(plain(404, "Not Found")),
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(timer)
@@ -105,40 +105,48 @@ async fn serve_connection(shared: Arc<Shared>, stream: Box<dyn Stream>, peer: Op
     }
 }
 
-/// Engine.IO, then static files, then `None` (the caller's fallback).
-async fn route_known<B>(
-    shared: Arc<Shared>,
-    request: ::http::Request<B>,
-    peer: Option<SocketAddr>,
-) -> Result<HttpResponse, ::http::Request<B>>
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: std::fmt::Display + Send,
-{
+/// What the server itself serves: the Engine.IO path, or a static file.
+enum Known {
+    EngineIo,
+    File(static_files::ResolvedFile),
+}
+
+/// Engine.IO, then static files; `None` when the request is for neither (the caller's
+/// fallback: 404, or the application's own service).
+fn known<B>(shared: &Shared, request: &::http::Request<B>) -> Option<Known> {
     let path = request.uri().path();
     if shared.options.http.is_engine_path(path) {
-        return Ok(http::handle(shared, request, peer, false).await);
+        return Some(Known::EngineIo);
     }
     let is_read = matches!(
         *request.method(),
         ::http::Method::GET | ::http::Method::HEAD
     );
-    if is_read {
-        if let Some(file) = static_files::resolve(&shared.options.http.static_files, path) {
-            return Ok(static_files::respond(&file).map(Full::new));
-        }
+    if !is_read {
+        return None;
     }
-    Err(request)
+    static_files::resolve(&shared.options.http.static_files, path).map(Known::File)
 }
 
-async fn route(
+/// Serves a request [`known`] found to be the server's own.
+///
+/// Its future is built in place and handed to hyper as it is: hyper moves it once, into the
+/// connection's slot for the request in flight, and each wrapper (`map`, `unwrap_or_else`)
+/// around it would copy it again.
+fn serve_known<B>(
     shared: Arc<Shared>,
-    request: ::http::Request<hyper::body::Incoming>,
+    request: ::http::Request<B>,
     peer: Option<SocketAddr>,
-) -> HttpResponse {
-    route_known(shared, request, peer)
-        .await
-        .unwrap_or_else(|_| plain(404, "Not Found"))
+    known: Known,
+) -> Handling<impl Future<Output = HttpResponse> + Send>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::fmt::Display + Send,
+{
+    match known {
+        Known::EngineIo => http::handle(shared, request, peer, false),
+        Known::File(file) => Handling::answered(static_files::respond(&file).map(Full::new)),
+    }
 }
 
 /// The Engine.IO server as a tower `Service`; see [`Server::service_with`].
@@ -169,9 +177,12 @@ where
         let mut inner = self.inner.clone();
         let peer = request.extensions().get::<SocketAddr>().copied();
         Box::pin(async move {
-            match route_known(shared, request, peer).await {
-                Ok(response) => Ok(response.map(EitherBody::Left)),
-                Err(request) => {
+            match known(&shared, &request) {
+                Some(known) => {
+                    let Ok(response) = serve_known(shared, request, peer, known).await;
+                    Ok(response.map(EitherBody::Left))
+                }
+                None => {
                     poll_fn(|cx| inner.poll_ready(cx)).await?;
                     let response = inner.call(request).await?;
                     Ok(response.map(EitherBody::Right))

@@ -115,6 +115,18 @@ impl StoredRequest {
         Some(Self::pack(method, uri, headers, remote_addr, transport))
     }
 
+    /// Packs the head of a request the core took as a handshake over `transport` (what
+    /// [`Server::handle_request`](crate::server::Server::handle_request) returned for it).
+    pub fn for_transport(
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        remote_addr: Option<SocketAddr>,
+        transport: Transport,
+    ) -> Self {
+        Self::pack(method, uri, headers, remote_addr, transport)
+    }
+
     fn pack(
         method: &http::Method,
         uri: &http::Uri,

@@ -129,7 +129,18 @@ impl Server {
     /// The checks run in the reference's order: transport, Origin charset, then either the
     /// session (`sid`, `EIO`, transport mismatch, method) or the handshake (method, WebSocket
     /// upgrade, authorization, `EIO`).
-    pub fn handle_request(&mut self, now: Instant, request: RequestId, head: Request<'_>) {
+    ///
+    /// Returns the transport of the session `request` opens when the core took it as a
+    /// handshake: it then names `request` in [`Event::Authorize`], [`Event::Connecting`] or
+    /// [`Event::Connected`], before any other input. A runtime that keeps a handshake's
+    /// details for the application (the headers a connect handler reads) can keep them for
+    /// these requests only, and need not look at the query itself.
+    pub fn handle_request(
+        &mut self,
+        now: Instant,
+        request: RequestId,
+        head: Request<'_>,
+    ) -> Option<Transport> {
         let query = Query::parse(head.query);
         let transport = query
             .transport
@@ -137,24 +148,30 @@ impl Server {
             .and_then(Transport::from_query)
             .filter(|&transport| self.config.transports.contains(transport));
         let Some(transport) = transport else {
-            return self.refuse(request, ErrorCode::UnknownTransport);
+            self.refuse(request, ErrorCode::UnknownTransport);
+            return None;
         };
         if head.origin.is_some_and(has_invalid_header_char) {
-            return self.refuse(request, ErrorCode::BadRequest);
+            self.refuse(request, ErrorCode::BadRequest);
+            return None;
         }
         let eio_ok = query.eio.value() == Some("4");
         if !query.sid.is_missing() {
-            return self.route_to_session(now, request, &head, &query, transport, eio_ok);
+            self.route_to_session(now, request, &head, &query, transport, eio_ok);
+            return None;
         }
         if head.method != Method::Get {
-            return self.refuse(request, ErrorCode::BadHandshakeMethod);
+            self.refuse(request, ErrorCode::BadHandshakeMethod);
+            return None;
         }
         if transport == Transport::WebSocket && !head.websocket {
-            return self.refuse(request, ErrorCode::BadRequest);
+            self.refuse(request, ErrorCode::BadRequest);
+            return None;
         }
         if self.shutting_down {
             let response = Response::error_with(ErrorCode::BadRequest, 503, "Server shutting down");
-            return self.out.respond(request, response);
+            self.out.respond(request, response);
+            return None;
         }
         let pending = PendingHandshake {
             transport,
@@ -169,8 +186,9 @@ impl Server {
             self.out
                 .events
                 .push_back(Event::Authorize { request, transport });
+            Some(transport)
         } else {
-            self.handshake(now, request, pending);
+            self.handshake(now, request, pending).then_some(transport)
         }
     }
 
@@ -232,9 +250,11 @@ impl Server {
     }
 
     /// Allocates the session of a handshake that passed every check but `EIO`.
-    fn handshake(&mut self, now: Instant, request: RequestId, pending: PendingHandshake) {
+    /// Opens the session, or refuses a handshake with the wrong `EIO`; true if it opened.
+    fn handshake(&mut self, now: Instant, request: RequestId, pending: PendingHandshake) -> bool {
         if !pending.eio_ok {
-            return self.refuse(request, ErrorCode::UnsupportedProtocolVersion);
+            self.refuse(request, ErrorCode::UnsupportedProtocolVersion);
+            return false;
         }
         let mut sid = self.sids.next_sid();
         while self.sessions.contains_key(&sid) {
@@ -258,6 +278,7 @@ impl Server {
         }
         self.sessions.insert(sid, session);
         self.settle(sid);
+        true
     }
 
     fn refuse(&mut self, request: RequestId, code: ErrorCode) {
@@ -402,7 +423,9 @@ impl Server {
             .ok_or(UnknownRequest(request))?;
         self.timers.remove(TimerOwner::Handshake(request));
         match decision {
-            Authorization::Accept => self.handshake(now, request, pending),
+            Authorization::Accept => {
+                self.handshake(now, request, pending);
+            }
             Authorization::Reject { status, message } => {
                 let response = Response::error_with(ErrorCode::Forbidden, status, &message);
                 self.out.respond(request, response);
