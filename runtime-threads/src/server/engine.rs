@@ -50,6 +50,9 @@ impl Head {
 /// An API call run on the engine thread.
 pub(crate) type Call = Box<dyn FnOnce(&mut CoreServer, Instant) + Send>;
 
+/// The most commands handled between two drains.
+const MAX_BURST: usize = 64;
+
 /// Everything the engine thread is told.
 pub(crate) enum Command {
     /// A new request to the Engine.IO path; its outcome goes to `outcome`.
@@ -136,10 +139,28 @@ impl Engine {
             };
             let now = Instant::now();
             match received {
-                Some(command) => self.handle(now, command),
+                Some(command) => self.handle_burst(now, command, commands),
                 None => self.core.handle_timeout(now),
             }
             self.drain();
+        }
+    }
+
+    /// Handles `first` and the commands already queued behind it (up to [`MAX_BURST`]) before
+    /// one drain: a client's burst of frames, read in one go, then reaches the session's
+    /// handlers as one batch, and what they send leaves as one write, instead of a drain and
+    /// a round of thread wake-ups per frame. A body chunk ends the burst: its reader hears
+    /// back after the drain.
+    fn handle_burst(&mut self, now: Instant, first: Command, commands: &Receiver<Command>) {
+        self.handle(now, first);
+        for _ in 1..MAX_BURST {
+            if self.body_taken.is_some() {
+                return;
+            }
+            match commands.try_recv() {
+                Ok(command) => self.handle(now, command),
+                Err(_) => return,
+            }
         }
     }
 
