@@ -9,7 +9,10 @@ server and rep), keeps one run (the latest by default), and prints two markdown 
 1. server CPU per operation, median over the repetitions (bytes per session for the idle row,
    p50 / p99 round trip for the 500-client row), with the ratios the targets of issue 7 are
    stated in: ours-tokio over the floor, over engineioxide and over node;
-2. median throughput, errors summed over the repetitions, failed runs, and the load
+2. the user-space part of that CPU time (utime over utime + stime of /proc/<pid>/stat), with
+   the same ratios: on loopback most of a new session's CPU time is the kernel's TCP work,
+   the same for every server, and user space is where the servers differ;
+3. median throughput, errors summed over the repetitions, failed runs, and the load
    generator's own CPU share (near 100 % means the load generator, not the server, set the
    pace: CPU per operation still holds, throughput does not).
 """
@@ -151,6 +154,29 @@ def main():
     out += ["", "Server CPU per operation (from /proc/<server pid>), except the idle row "
             "(RSS growth per session) and the latency row (p50 / p99, ms; its ratios use p99).",
             ""]
+
+    header = ["scenario"] + servers + [
+        "ours-tokio / floor", "ours-tokio / engineioxide", "ours-tokio / node"]
+    body = []
+    for row in rows:
+        if row in ("idle", "ws-echo-500"):
+            continue
+        label, floor, _ = ROWS[row]
+        values = {s: median(r.get("server_user_us_per_op") for r in ok(by.get((row, s), [])))
+                  for s in servers}
+        if all(value is None for value in values.values()):
+            continue  # results from before the split was recorded
+        ours = values.get("ours-tokio")
+        body.append([label] + [cell(row, values[s]) for s in servers] + [
+            ratio(row, ours, values.get(floor)) if floor else "—",
+            ratio(row, ours, values.get("engineioxide")),
+            ratio(row, ours, values.get("node")),
+        ])
+    if body:
+        table(out, header, body)
+        out += ["", "The user-space part of the server CPU per operation above (utime / "
+                "(utime + stime) of /proc/<server pid>/stat over the window); the rest is "
+                "the kernel's.", ""]
 
     header = ["scenario"] + servers
     body = []

@@ -134,6 +134,8 @@ pub struct WindowResult {
     pub elapsed: Duration,
     /// Server CPU nanoseconds in the window and their source.
     pub server_cpu: Option<(u64, CpuSource)>,
+    /// The user (not kernel) share of the server's CPU time in the window.
+    pub server_user_share: Option<f64>,
     /// Server RSS at the start, KiB.
     pub server_rss_kb_start: Option<u64>,
     /// Server RSS at the end, KiB.
@@ -178,6 +180,7 @@ impl Window {
         WindowResult {
             elapsed,
             server_cpu: server.and_then(|(a, b)| proc_stats::cpu_delta(&a, &b)),
+            server_user_share: server.and_then(|(a, b)| proc_stats::user_share(&a, &b)),
             server_rss_kb_start: self.server.and_then(|s| s.rss_kb),
             server_rss_kb_end: server_end.and_then(|s| s.rss_kb),
             server_threads: server.map(|(a, b)| (a.threads, b.threads)),

@@ -58,6 +58,9 @@ pub struct Report {
     pub server_cpu_ns: Option<u64>,
     /// Server CPU per operation, µs.
     pub server_cpu_us_per_op: Option<f64>,
+    /// The user-space part of it (the rest is the kernel's), split by `/proc/<pid>/stat`'s
+    /// `utime` and `stime`, µs.
+    pub server_user_us_per_op: Option<f64>,
     /// Server RSS at the start of the window, KiB.
     pub server_rss_kb_start: Option<u64>,
     /// Server RSS at the end of the window, KiB.
@@ -138,6 +141,9 @@ impl Report {
             errors: stats.errors(),
             server_cpu_ns,
             server_cpu_us_per_op: per_op(server_cpu_ns),
+            server_user_us_per_op: per_op(server_cpu_ns)
+                .zip(window.server_user_share)
+                .map(|(cpu, share)| round3(cpu * share)),
             server_rss_kb_start: window.server_rss_kb_start,
             server_rss_kb_end: window.server_rss_kb_end,
             loadgen_cpu_ns: window.loadgen_cpu_ns,
@@ -172,9 +178,10 @@ impl Report {
         );
         if let Some(ns) = self.server_cpu_ns {
             s += &format!(
-                "server CPU {:.1} ms ({} µs/op), RSS {} → {} KiB\n",
+                "server CPU {:.1} ms ({} µs/op, {} in user space), RSS {} → {} KiB\n",
                 ns as f64 / 1e6,
                 opt(self.server_cpu_us_per_op),
+                opt(self.server_user_us_per_op),
                 self.server_rss_kb_start
                     .map_or("-".into(), |v| v.to_string()),
                 self.server_rss_kb_end.map_or("-".into(), |v| v.to_string()),
@@ -224,6 +231,7 @@ mod tests {
         let window = WindowResult {
             elapsed: Duration::from_secs(2),
             server_cpu: Some((4_000, CpuSource::Schedstat)),
+            server_user_share: Some(0.25),
             ..WindowResult::default()
         };
         let report = Report::build(&config, &stats, &window, 2, None);
@@ -244,6 +252,7 @@ mod tests {
             "errors",
             "server_cpu_ns",
             "server_cpu_us_per_op",
+            "server_user_us_per_op",
             "server_rss_kb_start",
             "server_rss_kb_end",
             "loadgen_cpu_ns",
@@ -262,6 +271,7 @@ mod tests {
         assert_eq!(json["size"], serde_json::Value::Null);
         assert_eq!(json["ops_per_s"], 1.0);
         assert_eq!(json["server_cpu_us_per_op"], 2.0);
+        assert_eq!(json["server_user_us_per_op"], 0.5);
         assert_eq!(json["sessions"], serde_json::Value::Null);
         assert!(!report.to_json().contains('\n'));
     }

@@ -90,7 +90,7 @@ struct HeaderSpan {
 impl StoredRequest {
     /// Packs `request`.
     pub fn new(request: &ConnectRequest) -> Self {
-        Self::pack(
+        Self::for_transport(
             &request.method,
             &request.uri,
             &request.headers,
@@ -112,22 +112,18 @@ impl StoredRequest {
         query: &str,
     ) -> Option<Self> {
         let transport = handshake_transport(query)?;
-        Some(Self::pack(method, uri, headers, remote_addr, transport))
+        Some(Self::for_transport(
+            method,
+            uri,
+            headers,
+            remote_addr,
+            transport,
+        ))
     }
 
     /// Packs the head of a request the core took as a handshake over `transport` (what
     /// [`Server::handle_request`](crate::server::Server::handle_request) returned for it).
     pub fn for_transport(
-        method: &http::Method,
-        uri: &http::Uri,
-        headers: &http::HeaderMap,
-        remote_addr: Option<SocketAddr>,
-        transport: Transport,
-    ) -> Self {
-        Self::pack(method, uri, headers, remote_addr, transport)
-    }
-
-    fn pack(
         method: &http::Method,
         uri: &http::Uri,
         headers: &http::HeaderMap,
