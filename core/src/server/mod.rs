@@ -249,8 +249,8 @@ impl Server {
         self.settle(sid);
     }
 
-    /// Allocates the session of a handshake that passed every check but `EIO`.
-    /// Opens the session, or refuses a handshake with the wrong `EIO`; true if it opened.
+    /// Opens the session of a handshake that passed every check but `EIO`, or refuses it for
+    /// the wrong `EIO`; true if the session opened.
     fn handshake(&mut self, now: Instant, request: RequestId, pending: PendingHandshake) -> bool {
         if !pending.eio_ok {
             self.refuse(request, ErrorCode::UnsupportedProtocolVersion);
