@@ -445,7 +445,7 @@ impl Shared {
         }
         if entry.running {
             if entry.jobs.capacity() == 0 {
-                // A burst is coming (see `websocket::read_frames`): room for it at once.
+                // A burst is coming (see `ws_io::SocketIo::poll_read`): room for it at once.
                 entry.jobs.reserve(16);
             }
             entry.jobs.push_back(job);

@@ -36,6 +36,7 @@ mod read_ahead;
 mod service;
 mod storage;
 mod websocket;
+mod ws_io;
 
 use std::future::Future;
 use std::sync::atomic::Ordering;

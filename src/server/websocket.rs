@@ -11,30 +11,27 @@
 //! carrying that code, the writer sends it, and the connection ends with a lingering close,
 //! because the client may still be sending the rest of a frame the server will never read.
 
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
-use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use async_tungstenite::tungstenite::{self, Message as WsMessage, Utf8Bytes};
-use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
+use async_tungstenite::tungstenite;
+use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use async_tungstenite::WebSocketStream;
 use bytes::Bytes;
-use engineio_core::http::ws_message::to_message;
 use engineio_core::runtime::{Runtime, Stream};
-use engineio_core::{ByteString, Frame, RequestId, WsFailure};
+use engineio_core::RequestId;
 use futures_util::future::{select, Either};
-use futures_util::{SinkExt, StreamExt};
 use http::header::{self, HeaderValue};
 use http_body_util::Full;
 
 use super::engine::{Shared, SocketEnd};
 use super::http::{plain, HttpResponse};
 use super::hyper_rt::FuturesIo;
-use super::mailbox::WsCommand;
 use super::read_ahead::ReadAhead;
+use super::ws_io::SocketIo;
 use crate::io::HyperIo;
 use engineio_core::http::cors::{self, CorsDecision};
 
@@ -123,52 +120,47 @@ fn socket_config(shared: &Shared) -> WebSocketConfig {
 
 /// Runs one socket until either side ends it.
 ///
-/// The reader and the writer run side by side and give their halves back when they stop, so
-/// that a socket failed by a protocol error can be closed the lingering way (see
-/// [`linger_close`]) once the writer has sent the core's close frame.
+/// The reading and the writing run side by side on the one stream (see [`SocketIo`]); when
+/// one stops, the other gets a moment to finish, so that a socket failed by a protocol error
+/// can be closed the lingering way (see [`linger_close`]) once the writer has sent the core's
+/// close frame.
 async fn run(shared: Arc<Shared>, id: RequestId, socket: WebSocketStream<ReadAhead>) {
-    let (sink, stream) = socket.split();
-    // The reader and the writer live as long as the socket: inline, not boxed (a box is one
-    // more allocation per session, for the same bytes).
-    let reader = std::pin::pin!(read_frames(Arc::clone(&shared), id, stream));
-    let writer = std::pin::pin!(write_frames(Arc::clone(&shared), id, sink));
+    let mut io = SocketIo::new(socket);
+    let first = poll_fn(|cx| {
+        if let Poll::Ready(end) = io.poll_read(cx, &shared, id) {
+            return Poll::Ready(Some(end));
+        }
+        io.poll_write(cx, &shared, id).map(|()| None)
+    })
+    .await;
     // The endings are boxed: they run once, and inline their state (sleeps, the lingering
     // close) would size every socket's future, idle or not, for its whole life.
-    match select(reader, writer).await {
-        Either::Left(((end, stream), writer)) => {
-            Box::pin(after_reader(shared, id, end, stream, writer)).await;
-        }
-        Either::Right((_sink, reader)) => Box::pin(after_writer(shared, id, reader)).await,
+    match first {
+        Some(end) => Box::pin(after_reader(shared, id, end, io)).await,
+        None => Box::pin(after_writer(shared, id, io)).await,
     }
 }
 
 /// The reader stopped first: report the end, let the writer send what the core answers
 /// (a close frame), then close the connection.
-async fn after_reader(
-    shared: Arc<Shared>,
-    id: RequestId,
-    end: SocketEnd,
-    stream: WebSocketReceiver<ReadAhead>,
-    writer: impl Future<Output = WebSocketSender<ReadAhead>> + Unpin,
-) {
+async fn after_reader(shared: Arc<Shared>, id: RequestId, end: SocketEnd, mut io: SocketIo) {
     shared.socket_ended(id, end);
     // A failure is answered by the core with a close frame (1002, 1007 or 1009),
     // which the writer sends and then stops; a plain close stops it at once.
     let deadline = shared.runtime.now() + CLOSE_LINGER;
     let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
-    if let Either::Left((mut sink, _)) = select(writer, linger).await {
+    let writer = poll_fn(|cx| io.poll_write(cx, &shared, id));
+    if let Either::Left(_) = select(writer, linger).await {
         match end {
             SocketEnd::Failed(_) => {
-                if let Ok(socket) = WebSocketStream::reunite(sink, stream) {
-                    let stream = socket.into_inner().into_inner();
-                    linger_close(Arc::clone(&shared.runtime), stream).await;
-                }
+                let stream = io.into_stream().into_inner();
+                linger_close(Arc::clone(&shared.runtime), stream).await;
             }
             SocketEnd::Closed => {
                 // The library queued the answer to the client's close frame: send it.
                 let deadline = shared.runtime.now() + CLOSE_LINGER;
                 let sleep = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
-                let _ = select(sink.flush(), sleep).await;
+                let _ = select(poll_fn(|cx| io.poll_flush(cx)), sleep).await;
             }
         }
     }
@@ -176,206 +168,15 @@ async fn after_reader(
 
 /// The writer stopped first: the core closed the socket (or a write failed). Gives the
 /// client a moment to answer the close frame, then drops the connection.
-async fn after_writer(
-    shared: Arc<Shared>,
-    id: RequestId,
-    reader: impl Future<Output = (SocketEnd, WebSocketReceiver<ReadAhead>)> + Unpin,
-) {
+async fn after_writer(shared: Arc<Shared>, id: RequestId, mut io: SocketIo) {
     let deadline = shared.runtime.now() + CLOSE_LINGER;
     let linger = engineio_core::runtime::sleep_until(&*shared.runtime, deadline);
+    let reader = poll_fn(|cx| io.poll_read(cx, &shared, id));
     let end = match select(reader, linger).await {
-        Either::Left(((end, _stream), _)) => end,
+        Either::Left((end, _)) => end,
         Either::Right(_) => SocketEnd::Closed,
     };
     shared.socket_ended(id, end);
-}
-
-/// The most frames handed to the core under one lock.
-const MAX_BURST: usize = 64;
-
-/// Hands every data frame to the core until the socket ends; returns how it ended and the
-/// read half.
-///
-/// Frames that are already read when one arrives (a client's burst, which usually comes in
-/// one system call) go to the core together, under one lock and in one
-/// [`handle_ws_frames`](engineio_core::Server::handle_ws_frames) call; their messages then
-/// queue up for the session's handlers, which take them in one go. A lone frame costs no
-/// allocation.
-async fn read_frames(
-    shared: Arc<Shared>,
-    id: RequestId,
-    mut stream: WebSocketReceiver<ReadAhead>,
-) -> (SocketEnd, WebSocketReceiver<ReadAhead>) {
-    // Set when the stream, polled with this task's waker, had nothing more after the frames
-    // just gathered. Polling it again before a wake-up would only repeat the read that found
-    // nothing (a third of the reads of a closed-loop echo); a wake-up that comes while the
-    // frames are handled makes the executor poll the task again, and then the stream is
-    // polled. So the first poll after a batch, made in the same task poll, is skipped.
-    let mut waiting = false;
-    loop {
-        let read = poll_fn(|cx| {
-            if std::mem::take(&mut waiting) {
-                return Poll::Pending;
-            }
-            gather(&mut stream, cx, &mut waiting)
-        })
-        .await;
-        let (first, more, end) = match read {
-            Gathered::Frames { first, more, end } => (first, more, end),
-            Gathered::Ended(end) => return (end, stream),
-        };
-        shared.with_core_on_io_task(|core, now| {
-            if more.is_empty() {
-                core.handle_ws_frame(now, id, first);
-            } else {
-                core.handle_ws_frames(now, id, std::iter::once(first).chain(more));
-            }
-        });
-        if let Some(end) = end {
-            return (end, stream);
-        }
-    }
-}
-
-/// What [`gather`] read.
-enum Gathered {
-    /// At least one data frame, up to [`MAX_BURST`], and how the socket ended right after
-    /// them, if it did.
-    Frames {
-        first: Frame,
-        more: Vec<Frame>,
-        end: Option<SocketEnd>,
-    },
-    /// The socket ended with no data frame before.
-    Ended(SocketEnd),
-}
-
-/// Reads the data frames the stream has ready, up to [`MAX_BURST`]: `Pending` until there is
-/// one. Sets `waiting` when it stops because the stream has no more for now (so the stream
-/// holds the task's waker).
-fn gather(
-    stream: &mut WebSocketReceiver<ReadAhead>,
-    cx: &mut Context<'_>,
-    waiting: &mut bool,
-) -> Poll<Gathered> {
-    let mut first = None;
-    let mut more = Vec::new();
-    let end = loop {
-        if first.is_some() && more.len() == MAX_BURST - 1 {
-            break None;
-        }
-        match stream.poll_next_unpin(cx) {
-            Poll::Ready(Some(item)) => match to_frame(item) {
-                Ok(Some(frame)) if first.is_none() => first = Some(frame),
-                Ok(Some(frame)) => {
-                    if more.capacity() == 0 {
-                        more.reserve(MAX_BURST - 1);
-                    }
-                    more.push(frame);
-                }
-                Ok(None) => {}
-                Err(end) => break Some(end),
-            },
-            Poll::Ready(None) => break Some(SocketEnd::Closed),
-            Poll::Pending if first.is_none() => return Poll::Pending,
-            Poll::Pending => {
-                *waiting = true;
-                break None;
-            }
-        }
-    };
-    Poll::Ready(match first {
-        Some(first) => Gathered::Frames { first, more, end },
-        None => Gathered::Ended(end.unwrap_or(SocketEnd::Closed)),
-    })
-}
-
-/// What one item read from the socket means: a data frame for the core, nothing (pings are
-/// answered by the library; pongs and raw frames mean nothing here), or the socket's end.
-fn to_frame(item: Result<WsMessage, tungstenite::Error>) -> Result<Option<Frame>, SocketEnd> {
-    match item {
-        Ok(WsMessage::Text(text)) => match ByteString::try_from(Bytes::from(text)) {
-            Ok(text) => Ok(Some(Frame::Text(text))),
-            Err(_) => Err(SocketEnd::Failed(WsFailure::InvalidUtf8)),
-        },
-        Ok(WsMessage::Binary(bytes)) => Ok(Some(Frame::Binary(bytes))),
-        Ok(WsMessage::Close(_)) => Err(SocketEnd::Closed),
-        Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => Ok(None),
-        Err(error) => {
-            let end = socket_end(&error);
-            tracing::debug!(%error, ?end, "websocket ended");
-            Err(end)
-        }
-    }
-}
-
-/// Writes the batches and the close the core hands out; returns the write half when told to
-/// close, when the socket ends, or when a write fails.
-async fn write_frames(
-    shared: Arc<Shared>,
-    id: RequestId,
-    mut sink: WebSocketSender<ReadAhead>,
-) -> WebSocketSender<ReadAhead> {
-    while let Some(command) = poll_fn(|cx| shared.poll_ws_command(id, cx)).await {
-        let frames = match command {
-            WsCommand::Send(frames) => frames,
-            WsCommand::Close(code) => return send_close(sink, code).await,
-        };
-        if feed(&mut sink, frames).await.is_err() {
-            return sink;
-        }
-        // The batch is in the library's buffer: report it written before the flush, so that
-        // what queued in the core meanwhile (typically the rest of a burst the reader just
-        // handled) comes out as one more batch and leaves in the same write. At most two
-        // batches wait for one flush, so the core's buffer limits still hold.
-        let second = match shared.ws_written(id) {
-            Some(WsCommand::Send(frames)) => {
-                if feed(&mut sink, frames).await.is_err() {
-                    return sink;
-                }
-                true
-            }
-            Some(WsCommand::Close(code)) => return send_close(sink, code).await,
-            None => false,
-        };
-        if sink.flush().await.is_err() {
-            return sink;
-        }
-        if second {
-            shared.with_core(|core, now| core.handle_ws_written(now, id));
-        }
-    }
-    sink
-}
-
-/// Buffers `frames` in the library without flushing them.
-async fn feed(
-    sink: &mut WebSocketSender<ReadAhead>,
-    frames: Vec<Frame>,
-) -> Result<(), tungstenite::Error> {
-    for frame in frames {
-        sink.feed(to_message(frame)).await?;
-    }
-    Ok(())
-}
-
-/// Sends a close frame with `code` after whatever is buffered, and hands the write half back.
-async fn send_close(mut sink: WebSocketSender<ReadAhead>, code: u16) -> WebSocketSender<ReadAhead> {
-    let close = CloseFrame {
-        code: CloseCode::from(code),
-        reason: Utf8Bytes::from_static(""),
-    };
-    let _ = sink.send(WsMessage::Close(Some(close))).await;
-    sink
-}
-
-/// What a WebSocket library error means for the core (see
-/// [`ws_failure`](engineio_core::http::ws_error::ws_failure)).
-fn socket_end(error: &tungstenite::Error) -> SocketEnd {
-    match engineio_core::http::ws_error::ws_failure(error) {
-        Some(failure) => SocketEnd::Failed(failure),
-        None => SocketEnd::Closed,
-    }
 }
 
 /// Closes a connection whose client may still be sending (see
