@@ -59,7 +59,15 @@ pub(crate) fn with_scratch<R>(read: impl FnOnce(&mut [u8]) -> R) -> R {
 pub struct HyperIo {
     inner: Box<dyn Stream>,
     shutdown: Shutdown,
+    /// Whether a `101 Switching Protocols` head is held back (see
+    /// [`holding_switch`](Self::holding_switch)).
+    hold_switch: bool,
+    /// The 101 head hyper wrote, not sent yet.
+    held: Vec<u8>,
 }
+
+/// How hyper's answer to a WebSocket handshake starts.
+const SWITCHING_PROTOCOLS: &[u8] = b"HTTP/1.1 101 ";
 
 /// What hyper's `poll_shutdown` does: shut the write side down, and for a server's
 /// connection then read and drop what the client still sends (see [`HyperIo::lingering`]).
@@ -83,6 +91,8 @@ impl HyperIo {
         Self {
             inner,
             shutdown: Shutdown::Plain,
+            hold_switch: false,
+            held: Vec::new(),
         }
     }
 
@@ -96,12 +106,48 @@ impl HyperIo {
         Self {
             inner,
             shutdown: Shutdown::Linger(runtime),
+            hold_switch: false,
+            held: Vec::new(),
         }
+    }
+
+    /// Holds back the `101 Switching Protocols` head hyper writes to accept a WebSocket, so
+    /// that it leaves in one system call with the socket's first frame (the server's open
+    /// packet) instead of a call of its own: [`into_upgraded`](Self::into_upgraded) hands it
+    /// over with the stream, and whoever takes the stream must send it first (and at once if
+    /// it has nothing to write). hyper writes nothing after a 101, and its flush of the head
+    /// succeeds without sending it.
+    pub(crate) fn holding_switch(mut self) -> Self {
+        self.hold_switch = true;
+        self
     }
 
     /// The stream, for use without hyper (after an upgrade).
     pub fn into_inner(self) -> Box<dyn Stream> {
         self.inner
+    }
+
+    /// The stream after an upgrade, and the 101 head held back for it (empty unless
+    /// [`holding_switch`](Self::holding_switch)), which must be written before anything else.
+    pub(crate) fn into_upgraded(self) -> (Box<dyn Stream>, Vec<u8>) {
+        (self.inner, self.held)
+    }
+
+    /// True for what must be held rather than written: a 101 head, and anything after it.
+    fn holds(&self, buf: &[u8]) -> bool {
+        self.hold_switch && (!self.held.is_empty() || buf.starts_with(SWITCHING_PROTOCOLS))
+    }
+
+    /// Writes out what is held (before a shutdown: the upgrade did not happen after all).
+    fn poll_send_held(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.held.is_empty() {
+            let written = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.held))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.held.drain(..written);
+        }
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -140,6 +186,10 @@ impl hyper::rt::Write for HyperIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if self.holds(buf) {
+            self.held.extend_from_slice(buf);
+            return Poll::Ready(Ok(buf.len()));
+        }
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
@@ -148,15 +198,25 @@ impl hyper::rt::Write for HyperIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        if self.hold_switch {
+            // One slice at a time, so that a 101 head is seen at its start.
+            let first = bufs.iter().find(|buf| !buf.is_empty());
+            return self.poll_write(cx, first.map_or(&[][..], |buf| &buf[..]));
+        }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.held.is_empty() {
+            // The head waits for the socket's first frame (see `holding_switch`).
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        ready!(this.poll_send_held(cx))?;
         loop {
             match &mut this.shutdown {
                 Shutdown::Plain => return Pin::new(&mut this.inner).poll_close(cx),
@@ -212,5 +272,82 @@ mod tests {
             );
             assert_eq!(outer.len(), SCRATCH_LEN);
         });
+    }
+
+    /// A stream that records what is written to it.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl futures_util::io::AsyncRead for Recorder {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+    }
+
+    impl futures_util::io::AsyncWrite for Recorder {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn poll<T>(f: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> T {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match f(&mut cx) {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("the recorder is always ready"),
+        }
+    }
+
+    fn write(io: &mut HyperIo, buf: &[u8]) -> usize {
+        use hyper::rt::Write;
+        poll(|cx| Pin::new(&mut *io).poll_write(cx, buf)).expect("write")
+    }
+
+    #[test]
+    fn a_switching_head_is_held_for_the_upgraded_stream() {
+        use hyper::rt::Write;
+        let recorder = Recorder::default();
+        let mut io = HyperIo::new(Box::new(recorder.clone())).holding_switch();
+        let head = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
+        assert_eq!(write(&mut io, head), head.len());
+        poll(|cx| Pin::new(&mut io).poll_flush(cx)).expect("flush");
+        assert!(recorder.0.lock().unwrap().is_empty(), "nothing sent yet");
+        let (_, held) = io.into_upgraded();
+        assert_eq!(held, head);
+    }
+
+    #[test]
+    fn other_answers_go_out_at_once_and_a_held_head_before_a_shutdown() {
+        use hyper::rt::Write;
+        let recorder = Recorder::default();
+        let mut io = HyperIo::new(Box::new(recorder.clone())).holding_switch();
+        write(&mut io, b"HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(&recorder.0.lock().unwrap()[..], b"HTTP/1.1 200 OK\r\n\r\n");
+        write(&mut io, b"HTTP/1.1 101 \r\n\r\n");
+        poll(|cx| Pin::new(&mut io).poll_shutdown(cx)).expect("shutdown");
+        assert!(recorder
+            .0
+            .lock()
+            .unwrap()
+            .ends_with(b"HTTP/1.1 101 \r\n\r\n"));
+        let plain = Recorder::default();
+        let mut io = HyperIo::new(Box::new(plain.clone()));
+        write(&mut io, b"HTTP/1.1 101 \r\n\r\n");
+        assert_eq!(plain.0.lock().unwrap().len(), 17, "not held unless asked");
     }
 }

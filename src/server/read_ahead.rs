@@ -7,6 +7,11 @@
 //! library gets what fits its small buffer, and the rest waits in a buffer of this connection
 //! that exists only while it holds bytes. An idle socket then holds no read-ahead memory, and
 //! a burst still costs one system call.
+//!
+//! On the write side it sends the handshake's `101 Switching Protocols` head that hyper wrote
+//! and [`HyperIo::holding_switch`](crate::io::HyperIo::holding_switch) held back, together
+//! with the first bytes the socket writes (its open packet): one system call for both, where
+//! a WebSocket session's set-up has only a handful.
 
 use std::io;
 use std::pin::Pin;
@@ -25,21 +30,75 @@ pub(crate) struct ReadAhead {
     ahead: Vec<u8>,
     /// How much of `ahead` was taken.
     taken: usize,
+    /// The 101 head not sent yet: it goes before anything else written.
+    head: Vec<u8>,
 }
 
 impl ReadAhead {
-    /// Wraps a connection's stream.
-    pub(crate) fn new(inner: Box<dyn Stream>) -> Self {
+    /// Wraps a connection's stream, with the handshake's answer `head` still to send (empty
+    /// when it was sent).
+    pub(crate) fn new(inner: Box<dyn Stream>, head: Vec<u8>) -> Self {
         Self {
             inner,
             ahead: Vec::new(),
             taken: 0,
+            head,
         }
     }
 
-    /// The stream; bytes read ahead and not taken are dropped.
+    /// True while the handshake's answer waits for the socket's first write.
+    pub(crate) fn holds_head(&self) -> bool {
+        !self.head.is_empty()
+    }
+
+    /// The stream; bytes read ahead and not taken are dropped. Call it once the head is sent
+    /// (see [`poll_send_head`](Self::poll_send_head)).
     pub(crate) fn into_inner(self) -> Box<dyn Stream> {
         self.inner
+    }
+
+    /// Sends the handshake's answer on its own: the socket has nothing to write with it.
+    pub(crate) fn poll_send_head(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.head.is_empty() {
+            let written = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.head))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.head.drain(..written);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Writes the head and then as much of `buf` as goes, in one system call; returns how
+    /// much of `buf` was written.
+    fn poll_write_after_head(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let head = self.head.len();
+        let mut joined = std::mem::take(&mut self.head);
+        joined.extend_from_slice(buf);
+        let written = Pin::new(&mut self.inner).poll_write(cx, &joined);
+        joined.truncate(head);
+        let written = match written {
+            Poll::Ready(Ok(written)) => written,
+            other => {
+                self.head = joined;
+                return other.map_ok(|_| 0);
+            }
+        };
+        if written < head {
+            joined.drain(..written);
+            self.head = joined;
+            // Not all of the head went: `buf` waits behind the rest.
+            ready!(self.poll_send_head(cx))?;
+            return Pin::new(&mut self.inner).poll_write(cx, buf);
+        }
+        if written == head {
+            return Pin::new(&mut self.inner).poll_write(cx, buf);
+        }
+        Poll::Ready(Ok(written - head))
     }
 
     /// Moves what was read ahead into `buf`; frees the buffer once it is all taken.
@@ -86,27 +145,40 @@ impl AsyncRead for ReadAhead {
 
 impl AsyncWrite for ReadAhead {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        if this.holds_head() && !buf.is_empty() {
+            return this.poll_write_after_head(cx, buf);
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        if this.holds_head() {
+            let first = bufs.iter().find(|buf| !buf.is_empty());
+            return Pin::new(this).poll_write(cx, first.map_or(&[][..], |buf| &buf[..]));
+        }
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_send_head(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
     }
 
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        ready!(this.poll_send_head(cx))?;
+        Pin::new(&mut this.inner).poll_close(cx)
     }
 }
 
@@ -157,9 +229,12 @@ mod tests {
     }
 
     fn read_ahead(data: Vec<u8>) -> ReadAhead {
-        ReadAhead::new(Box::new(Chunked {
-            data: Cursor::new(data),
-        }))
+        ReadAhead::new(
+            Box::new(Chunked {
+                data: Cursor::new(data),
+            }),
+            Vec::new(),
+        )
     }
 
     #[test]
@@ -199,5 +274,99 @@ mod tests {
         let read = read(&mut stream, &mut buf);
         assert_eq!(read, SCRATCH_LEN);
         assert!(stream.ahead.is_empty());
+    }
+
+    /// A stream that records each write call and accepts at most `limit` bytes per call.
+    #[derive(Clone, Default)]
+    struct Recorder {
+        writes: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+        limit: usize,
+    }
+
+    impl Recorder {
+        fn writes(&self) -> Vec<Vec<u8>> {
+            self.writes.lock().unwrap().clone()
+        }
+    }
+
+    impl AsyncRead for Recorder {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            _: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(0))
+        }
+    }
+
+    impl AsyncWrite for Recorder {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            let accepted = buf.len().min(self.limit);
+            self.writes.lock().unwrap().push(buf[..accepted].to_vec());
+            Poll::Ready(Ok(accepted))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn holding(head: &[u8], limit: usize) -> (ReadAhead, Recorder) {
+        let recorder = Recorder {
+            limit,
+            ..Recorder::default()
+        };
+        let stream = ReadAhead::new(Box::new(recorder.clone()), head.to_vec());
+        (stream, recorder)
+    }
+
+    fn write(stream: &mut ReadAhead, buf: &[u8]) -> usize {
+        use futures_util::io::AsyncWriteExt;
+        stream
+            .write(buf)
+            .now_or_never()
+            .expect("ready")
+            .expect("write")
+    }
+
+    #[test]
+    fn the_head_leaves_with_the_first_write_in_one_call() {
+        let (mut stream, recorder) = holding(b"HTTP/1.1 101 ", usize::MAX);
+        assert_eq!(write(&mut stream, b"frame"), 5);
+        assert_eq!(write(&mut stream, b"next"), 4);
+        assert_eq!(
+            recorder.writes(),
+            vec![b"HTTP/1.1 101 frame".to_vec(), b"next".to_vec()]
+        );
+        assert!(!stream.holds_head());
+    }
+
+    #[test]
+    fn a_flush_with_nothing_written_sends_the_head_alone() {
+        use futures_util::io::AsyncWriteExt;
+        let (mut stream, recorder) = holding(b"HTTP/1.1 101 ", usize::MAX);
+        stream
+            .flush()
+            .now_or_never()
+            .expect("ready")
+            .expect("flush");
+        assert_eq!(recorder.writes(), vec![b"HTTP/1.1 101 ".to_vec()]);
+        assert!(!stream.holds_head());
+    }
+
+    #[test]
+    fn a_short_write_sends_the_whole_head_before_any_of_the_data() {
+        let (mut stream, recorder) = holding(b"0123456789", 4);
+        let written = write(&mut stream, b"abcdef");
+        assert_eq!(written, 4, "only what the stream took of the data counts");
+        let sent: Vec<u8> = recorder.writes().concat();
+        assert_eq!(sent, b"0123456789abcd");
+        assert!(!stream.holds_head());
     }
 }

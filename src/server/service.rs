@@ -88,7 +88,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: Box<dyn Listener>) -> io::Re
 
 async fn serve_connection(shared: Arc<Shared>, stream: Box<dyn Stream>, peer: Option<SocketAddr>) {
     let timer = HyperTimer::new(Arc::clone(&shared.runtime));
-    let io = HyperIo::lingering(stream, Arc::clone(&shared.runtime));
+    let io = HyperIo::lingering(stream, Arc::clone(&shared.runtime)).holding_switch();
     let header_timeout = shared.options.header_read_timeout;
     let service = hyper::service::service_fn(move |request| match known(&shared, &request) {
         Some(known) => serve_known(Arc::clone(&shared), request, peer, known),

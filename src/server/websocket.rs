@@ -63,7 +63,7 @@ pub(crate) fn accept(
                 // Boxed, as the tails of `run`: inline, this one-off step would size the
                 // socket's future for its whole life.
                 let socket = Box::pin(WebSocketStream::from_partially_read(
-                    ReadAhead::new(stream),
+                    stream,
                     read_ahead,
                     Role::Server,
                     Some(config),
@@ -101,10 +101,19 @@ impl Drop for ForgetSocket {
 
 /// Takes the raw connection back from hyper when it is ours (no copy layer on the hot path),
 /// or wraps whatever the hosting framework gave hyper.
-fn into_stream(upgraded: hyper::upgrade::Upgraded) -> (Box<dyn Stream>, Vec<u8>) {
+///
+/// Returns the stream (with the handshake's answer, when it was held back to leave with the
+/// first frame) and what hyper had read past the handshake.
+fn into_stream(upgraded: hyper::upgrade::Upgraded) -> (ReadAhead, Vec<u8>) {
     match upgraded.downcast::<HyperIo>() {
-        Ok(parts) => (parts.io.into_inner(), parts.read_buf.to_vec()),
-        Err(upgraded) => (Box::new(FuturesIo::new(upgraded)), Vec::new()),
+        Ok(parts) => {
+            let (stream, head) = parts.io.into_upgraded();
+            (ReadAhead::new(stream, head), parts.read_buf.to_vec())
+        }
+        Err(upgraded) => (
+            ReadAhead::new(Box::new(FuturesIo::new(upgraded)), Vec::new()),
+            Vec::new(),
+        ),
     }
 }
 

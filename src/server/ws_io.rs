@@ -126,6 +126,23 @@ impl SocketIo {
         shared: &Arc<Shared>,
         id: RequestId,
     ) -> Poll<()> {
+        let written = self.poll_commands(cx, shared, id);
+        // The handshake's answer waits to leave with the first frame (see `ReadAhead`); with
+        // nothing to write now, it goes alone, so that the client is not kept waiting for it.
+        // (If sending it fails, so does the next write.)
+        if self.ws.get_ref().holds_head() && self.ws.get_mut().poll_send_head(cx).is_pending() {
+            return Poll::Pending;
+        }
+        written
+    }
+
+    /// Carries out the core's commands (see [`poll_write`](Self::poll_write)).
+    fn poll_commands(
+        &mut self,
+        cx: &mut Context<'_>,
+        shared: &Arc<Shared>,
+        id: RequestId,
+    ) -> Poll<()> {
         loop {
             let next = match &mut self.writing {
                 Writing::Idle => match ready!(shared.poll_ws_command(id, cx)) {
