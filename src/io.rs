@@ -278,7 +278,7 @@ mod tests {
     #[derive(Clone, Default)]
     struct Recorder(Arc<std::sync::Mutex<Vec<u8>>>);
 
-    impl futures_util::io::AsyncRead for Recorder {
+    impl AsyncRead for Recorder {
         fn poll_read(
             self: Pin<&mut Self>,
             _: &mut Context<'_>,
@@ -288,7 +288,7 @@ mod tests {
         }
     }
 
-    impl futures_util::io::AsyncWrite for Recorder {
+    impl AsyncWrite for Recorder {
         fn poll_write(
             self: Pin<&mut Self>,
             _: &mut Context<'_>,
