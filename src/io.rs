@@ -140,15 +140,25 @@ impl HyperIo {
 
     /// Writes out what is held (before a shutdown: the upgrade did not happen after all).
     fn poll_send_held(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while !self.held.is_empty() {
-            let written = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.held))?;
-            if written == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.held.drain(..written);
-        }
-        Poll::Ready(Ok(()))
+        poll_write_all(&mut self.inner, cx, &mut self.held)
     }
+}
+
+/// Writes all of `pending` to `stream`, taking out of it what was written (so a `Pending`
+/// resumes where it stopped).
+pub(crate) fn poll_write_all(
+    stream: &mut Box<dyn Stream>,
+    cx: &mut Context<'_>,
+    pending: &mut Vec<u8>,
+) -> Poll<io::Result<()>> {
+    while !pending.is_empty() {
+        let written = ready!(Pin::new(&mut *stream).poll_write(cx, pending))?;
+        if written == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        pending.drain(..written);
+    }
+    Poll::Ready(Ok(()))
 }
 
 impl std::fmt::Debug for HyperIo {
@@ -274,36 +284,7 @@ mod tests {
         });
     }
 
-    /// A stream that records what is written to it.
-    #[derive(Clone, Default)]
-    struct Recorder(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl AsyncRead for Recorder {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            _: &mut [u8],
-        ) -> Poll<io::Result<usize>> {
-            Poll::Ready(Ok(0))
-        }
-    }
-
-    impl AsyncWrite for Recorder {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Poll::Ready(Ok(buf.len()))
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-    }
+    use crate::test_stream::Recorder;
 
     fn poll<T>(f: impl FnOnce(&mut Context<'_>) -> Poll<T>) -> T {
         let mut cx = Context::from_waker(std::task::Waker::noop());
@@ -326,7 +307,7 @@ mod tests {
         let head = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
         assert_eq!(write(&mut io, head), head.len());
         poll(|cx| Pin::new(&mut io).poll_flush(cx)).expect("flush");
-        assert!(recorder.0.lock().unwrap().is_empty(), "nothing sent yet");
+        assert!(recorder.written().is_empty(), "nothing sent yet");
         let (_, held) = io.into_upgraded();
         assert_eq!(held, head);
     }
@@ -337,17 +318,13 @@ mod tests {
         let recorder = Recorder::default();
         let mut io = HyperIo::new(Box::new(recorder.clone())).holding_switch();
         write(&mut io, b"HTTP/1.1 200 OK\r\n\r\n");
-        assert_eq!(&recorder.0.lock().unwrap()[..], b"HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!(recorder.written(), b"HTTP/1.1 200 OK\r\n\r\n");
         write(&mut io, b"HTTP/1.1 101 \r\n\r\n");
         poll(|cx| Pin::new(&mut io).poll_shutdown(cx)).expect("shutdown");
-        assert!(recorder
-            .0
-            .lock()
-            .unwrap()
-            .ends_with(b"HTTP/1.1 101 \r\n\r\n"));
+        assert!(recorder.written().ends_with(b"HTTP/1.1 101 \r\n\r\n"));
         let plain = Recorder::default();
         let mut io = HyperIo::new(Box::new(plain.clone()));
         write(&mut io, b"HTTP/1.1 101 \r\n\r\n");
-        assert_eq!(plain.0.lock().unwrap().len(), 17, "not held unless asked");
+        assert_eq!(plain.written().len(), 17, "not held unless asked");
     }
 }

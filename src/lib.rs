@@ -31,3 +31,5 @@ pub mod io;
 pub mod runtime;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(all(test, any(feature = "server", feature = "client")))]
+mod test_stream;

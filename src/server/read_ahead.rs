@@ -20,7 +20,7 @@ use std::task::{ready, Context, Poll};
 use engineio_core::runtime::Stream;
 use futures_util::io::{AsyncRead, AsyncWrite};
 
-use crate::io::{with_scratch, SCRATCH_LEN};
+use crate::io::{poll_write_all, with_scratch, SCRATCH_LEN};
 
 /// A stream whose reads go through the thread's scratch buffer (see the module docs).
 pub(crate) struct ReadAhead {
@@ -59,14 +59,7 @@ impl ReadAhead {
 
     /// Sends the handshake's answer on its own: the socket has nothing to write with it.
     pub(crate) fn poll_send_head(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while !self.head.is_empty() {
-            let written = ready!(Pin::new(&mut self.inner).poll_write(cx, &self.head))?;
-            if written == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            self.head.drain(..written);
-        }
-        Poll::Ready(Ok(()))
+        poll_write_all(&mut self.inner, cx, &mut self.head)
     }
 
     /// Writes the head and then as much of `buf` as goes, in one system call; returns how
@@ -276,52 +269,10 @@ mod tests {
         assert!(stream.ahead.is_empty());
     }
 
-    /// A stream that records each write call and accepts at most `limit` bytes per call.
-    #[derive(Clone, Default)]
-    struct Recorder {
-        writes: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
-        limit: usize,
-    }
-
-    impl Recorder {
-        fn writes(&self) -> Vec<Vec<u8>> {
-            self.writes.lock().unwrap().clone()
-        }
-    }
-
-    impl AsyncRead for Recorder {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            _: &mut [u8],
-        ) -> Poll<io::Result<usize>> {
-            Poll::Ready(Ok(0))
-        }
-    }
-
-    impl AsyncWrite for Recorder {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            let accepted = buf.len().min(self.limit);
-            self.writes.lock().unwrap().push(buf[..accepted].to_vec());
-            Poll::Ready(Ok(accepted))
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-    }
+    use crate::test_stream::Recorder;
 
     fn holding(head: &[u8], limit: usize) -> (ReadAhead, Recorder) {
-        let recorder = Recorder {
-            limit,
-            ..Recorder::default()
-        };
+        let recorder = Recorder::taking_at_most(limit);
         let stream = ReadAhead::new(Box::new(recorder.clone()), head.to_vec());
         (stream, recorder)
     }
@@ -365,8 +316,7 @@ mod tests {
         let (mut stream, recorder) = holding(b"0123456789", 4);
         let written = write(&mut stream, b"abcdef");
         assert_eq!(written, 4, "only what the stream took of the data counts");
-        let sent: Vec<u8> = recorder.writes().concat();
-        assert_eq!(sent, b"0123456789abcd");
+        assert_eq!(recorder.written(), b"0123456789abcd");
         assert!(!stream.holds_head());
     }
 }
