@@ -117,6 +117,7 @@ impl HyperIo {
     /// over with the stream, and whoever takes the stream must send it first (and at once if
     /// it has nothing to write). hyper writes nothing after a 101, and its flush of the head
     /// succeeds without sending it.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))] // the server's connections only
     pub(crate) fn holding_switch(mut self) -> Self {
         self.hold_switch = true;
         self
@@ -129,6 +130,7 @@ impl HyperIo {
 
     /// The stream after an upgrade, and the 101 head held back for it (empty unless
     /// [`holding_switch`](Self::holding_switch)), which must be written before anything else.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn into_upgraded(self) -> (Box<dyn Stream>, Vec<u8>) {
         (self.inner, self.held)
     }
