@@ -14,6 +14,8 @@ use std::task::{ready, Context, Poll};
 
 use engineio_core::http::linger::{LINGER_BYTES, LINGER_TIME};
 use engineio_core::runtime::{Runtime, Stream, Timer};
+
+use crate::head_deadline::HeadDeadline;
 use futures_util::io::{AsyncRead, AsyncWrite};
 
 /// How many bytes one system call reads at most, through [`with_scratch`].
@@ -64,10 +66,16 @@ pub struct HyperIo {
     hold_switch: bool,
     /// The 101 head hyper wrote, not sent yet.
     held: Vec<u8>,
+    /// When the next request head is due (server connections; see
+    /// [`with_head_deadline`](Self::with_head_deadline)).
+    head_deadline: Option<HeadDeadline>,
 }
 
 /// How hyper's answer to a WebSocket handshake starts.
 const SWITCHING_PROTOCOLS: &[u8] = b"HTTP/1.1 101 ";
+
+/// Room a held 101 keeps for the first frame to join it: an open packet is about 110 bytes.
+const JOINED_FRAME_ROOM: usize = 256;
 
 /// What hyper's `poll_shutdown` does: shut the write side down, and for a server's
 /// connection then read and drop what the client still sends (see [`HyperIo::lingering`]).
@@ -93,6 +101,7 @@ impl HyperIo {
             shutdown: Shutdown::Plain,
             hold_switch: false,
             held: Vec::new(),
+            head_deadline: None,
         }
     }
 
@@ -108,6 +117,7 @@ impl HyperIo {
             shutdown: Shutdown::Linger(runtime),
             hold_switch: false,
             held: Vec::new(),
+            head_deadline: None,
         }
     }
 
@@ -120,6 +130,15 @@ impl HyperIo {
     #[cfg_attr(not(feature = "server"), allow(dead_code))] // the server's connections only
     pub(crate) fn holding_switch(mut self) -> Self {
         self.hold_switch = true;
+        self
+    }
+
+    /// Gives the client `deadline`'s time to send each request head (the server's
+    /// `header_read_timeout`, see [`crate::head_deadline`]): a read that has to wait past it
+    /// fails with `TimedOut`, and hyper drops the connection.
+    #[cfg_attr(not(feature = "server"), allow(dead_code))]
+    pub(crate) fn with_head_deadline(mut self, deadline: HeadDeadline) -> Self {
+        self.head_deadline = Some(deadline);
         self
     }
 
@@ -182,7 +201,22 @@ impl hyper::rt::Read for HyperIo {
             cursor.put_slice(&scratch[..read]);
             Poll::Ready(Ok(read))
         });
-        let read = ready!(read)?;
+        let read = match read {
+            Poll::Ready(read) => read?,
+            Poll::Pending => {
+                // After a 101 no head is due: the connection is being upgraded.
+                let upgrading = !this.held.is_empty();
+                if let Some(deadline) = this.head_deadline.as_mut().filter(|_| !upgrading) {
+                    if deadline.poll_overdue(cx) {
+                        return Poll::Ready(Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "the request head did not come in time",
+                        )));
+                    }
+                }
+                return Poll::Pending;
+            }
+        };
         if read == 0 && want > 0 && matches!(this.shutdown, Shutdown::Linger(_)) {
             // The client closed its side: nothing more can come, so the close needs no
             // lingering.
@@ -198,7 +232,13 @@ impl hyper::rt::Write for HyperIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        if let Some(deadline) = &mut self.head_deadline {
+            deadline.on_write();
+        }
         if self.holds(buf) {
+            // With room for the first frame it will leave with (see `ReadAhead`), so that
+            // joining them costs no second allocation.
+            self.held.reserve(buf.len() + JOINED_FRAME_ROOM);
             self.held.extend_from_slice(buf);
             return Poll::Ready(Ok(buf.len()));
         }
@@ -210,8 +250,9 @@ impl hyper::rt::Write for HyperIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if self.hold_switch {
-            // One slice at a time, so that a 101 head is seen at its start.
+        if self.hold_switch || self.head_deadline.is_some() {
+            // One slice at a time, so that a 101 head is seen at its start (and each write
+            // passes through `poll_write`).
             let first = bufs.iter().find(|buf| !buf.is_empty());
             return self.poll_write(cx, first.map_or(&[][..], |buf| &buf[..]));
         }

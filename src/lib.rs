@@ -27,6 +27,8 @@ pub use engineio_runtime_threads as blocking;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(any(feature = "server", feature = "client"))]
+mod head_deadline;
+#[cfg(any(feature = "server", feature = "client"))]
 pub mod io;
 pub mod runtime;
 #[cfg(feature = "server")]

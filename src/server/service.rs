@@ -19,8 +19,8 @@ use tower_service::Service;
 
 use super::engine::Shared;
 use super::http::{self, plain, Handling, HttpResponse};
-use super::hyper_rt::HyperTimer;
 use super::Server;
+use crate::head_deadline::{HeadDeadline, Requests, Tracked};
 use crate::io::HyperIo;
 use engineio_core::http::static_files;
 
@@ -87,16 +87,25 @@ async fn accept_loop(shared: Arc<Shared>, listener: Box<dyn Listener>) -> io::Re
 }
 
 async fn serve_connection(shared: Arc<Shared>, stream: Box<dyn Stream>, peer: Option<SocketAddr>) {
-    let timer = HyperTimer::new(Arc::clone(&shared.runtime));
-    let io = HyperIo::lingering(stream, Arc::clone(&shared.runtime)).holding_switch();
-    let header_timeout = shared.options.header_read_timeout;
-    let service = hyper::service::service_fn(move |request| match known(&shared, &request) {
-        Some(known) => serve_known(Arc::clone(&shared), request, peer, known),
-        None => Handling::answered(plain(404, "Not Found")),
+    // The head deadline is kept beside hyper (see `head_deadline`): the service counts the
+    // requests in flight, the connection's I/O keeps the time.
+    let requests = Arc::new(Requests::default());
+    let deadline = HeadDeadline::new(
+        Arc::clone(&shared.runtime),
+        shared.options.header_read_timeout,
+        Arc::clone(&requests),
+    );
+    let io = HyperIo::lingering(stream, Arc::clone(&shared.runtime))
+        .holding_switch()
+        .with_head_deadline(deadline);
+    let service = hyper::service::service_fn(move |request| {
+        let handling = match known(&shared, &request) {
+            Some(known) => serve_known(Arc::clone(&shared), request, peer, known),
+            None => Handling::answered(plain(404, "Not Found")),
+        };
+        Tracked::new(handling, requests.enter())
     });
     let connection = hyper::server::conn::http1::Builder::new()
-        .timer(timer)
-        .header_read_timeout(header_timeout)
         .max_buf_size(64 * 1024)
         .serve_connection(io, service)
         .with_upgrades();
