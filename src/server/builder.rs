@@ -193,7 +193,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Time a client has to send a request's headers (slow clients are cut off). Default 10 s.
+    /// Time a client has to send each request's head, counted from the connection's opening
+    /// and then from each response: a connection that sends nothing, or sends its head too
+    /// slowly (slow-loris), is closed. No deadline runs while a request is being answered (a
+    /// long poll, a body being read). Default 10 s.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.options.header_read_timeout = timeout;
         self
