@@ -36,7 +36,6 @@ pub(crate) struct Requests(AtomicUsize);
 
 impl Requests {
     /// Counts a request in flight until the guard is dropped (with the request's future).
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn enter(self: &Arc<Self>) -> RequestGuard {
         self.0.fetch_add(1, Ordering::Relaxed);
         RequestGuard(Arc::clone(self))
@@ -60,7 +59,6 @@ impl Drop for RequestGuard {
 pin_project_lite::pin_project! {
     /// A request's future, counted in flight while it lives (hyper drops it once it has
     /// answered, before writing the answer).
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) struct Tracked<F> {
         #[pin]
         future: F,
@@ -70,7 +68,6 @@ pin_project_lite::pin_project! {
 
 impl<F> Tracked<F> {
     /// Wraps `future`, counted in flight through `guard`.
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn new(future: F, guard: RequestGuard) -> Self {
         Self { future, guard }
     }
@@ -97,7 +94,6 @@ pub(crate) struct HeadDeadline {
 impl HeadDeadline {
     /// The deadline of a connection opening now, whose service counts its requests in
     /// `requests`.
-    #[cfg_attr(not(feature = "server"), allow(dead_code))]
     pub(crate) fn new(
         runtime: Arc<dyn Runtime>,
         timeout: Duration,

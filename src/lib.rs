@@ -26,7 +26,9 @@ pub use engineio_core::{
 pub use engineio_runtime_threads as blocking;
 #[cfg(feature = "client")]
 pub mod client;
+// A field of `io::HyperIo`, which the client shares; only the server's connections set it.
 #[cfg(any(feature = "server", feature = "client"))]
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 mod head_deadline;
 #[cfg(any(feature = "server", feature = "client"))]
 pub mod io;
