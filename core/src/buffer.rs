@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 
-use crate::packet::{Message, Packet};
+use crate::packet::{message_polling_len, Message, Packet};
 use crate::types::{BufferLimits, OverflowPolicy};
 
 /// What a refused push asks the owner to do.
@@ -39,16 +39,12 @@ impl OutBuffer {
     ) -> Result<(), Overflow> {
         let packet = Packet::Message(message);
         let size = packet.polling_len();
-        let fits = |buffer: &Self| {
-            buffer.messages.len() < limits.max_packets
-                && buffer.message_bytes + size <= limits.max_bytes
-        };
-        if !fits(self) {
+        if !self.fits(size, limits) {
             match limits.overflow {
                 OverflowPolicy::Reject => return Err(Overflow::Reject),
                 OverflowPolicy::Close => return Err(Overflow::Close),
                 OverflowPolicy::DropOldest => {
-                    while !fits(self) {
+                    while !self.fits(size, limits) {
                         let Some(dropped) = self.messages.pop_front() else {
                             // The message alone is larger than the byte bound.
                             return Err(Overflow::Reject);
@@ -61,6 +57,17 @@ impl OutBuffer {
         self.message_bytes += size;
         self.messages.push_back(packet);
         Ok(())
+    }
+
+    /// True if `message` would be accepted by an empty buffer: the owner may then hand it
+    /// straight to an idle transport instead of queueing it (the limits hold the same).
+    pub(crate) fn admits_alone(&self, message: &Message, limits: &BufferLimits) -> bool {
+        limits.max_packets > 0 && message_polling_len(message) <= limits.max_bytes
+    }
+
+    /// True if a message of `size` encoded bytes fits beside what is queued.
+    fn fits(&self, size: usize, limits: &BufferLimits) -> bool {
+        self.messages.len() < limits.max_packets && self.message_bytes + size <= limits.max_bytes
     }
 
     /// Returns true if nothing is queued.

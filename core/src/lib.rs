@@ -118,7 +118,7 @@ mod types;
 pub use bytes::Bytes;
 pub use bytestring::ByteString;
 pub use client::{Client, ClientConfig, ClientEvent, ClientTransmit, ConnectError};
-pub use packet::{DecodeError, Frame, Message, OpenPacket, Packet, PacketType};
+pub use packet::{DecodeError, Frame, Frames, Message, OpenPacket, Packet, PacketType};
 pub use server::{
     Authorization, ErrorCode, Event, Method, Request, Response, ResponseKind, Server, ServerConfig,
     Transmit, UnknownRequest,

@@ -356,6 +356,59 @@ fn overflow_policies() {
 }
 
 #[test]
+fn an_idle_websocket_keeps_the_buffer_limits() {
+    // A message to an idle WebSocket goes out at once, without a trip through the buffer;
+    // the limits must answer exactly as the buffer would.
+    for (overflow, refused) in [
+        (OverflowPolicy::Reject, Err(SendError::BufferFull)),
+        (OverflowPolicy::DropOldest, Err(SendError::BufferFull)),
+        (OverflowPolicy::Close, Err(SendError::Closed)),
+    ] {
+        let mut raw = Raw::new(ServerConfig {
+            buffer: BufferLimits {
+                max_packets: 4,
+                max_bytes: 4,
+                overflow,
+            },
+            ..test_config()
+        });
+        let socket = raw.ws("EIO=4&transport=websocket");
+        let sid = sid_of(&raw.frames(socket)[0]);
+        // `4abc` is 4 bytes: it fits the bound exactly and leaves at once.
+        assert_eq!(
+            raw.server.send(raw.now, &sid, "abc"),
+            Ok(()),
+            "{overflow:?}"
+        );
+        raw.drain();
+        assert_eq!(raw.frames(socket), ["4abc"], "{overflow:?}");
+        // `4abcd` is over the bound, on an idle socket as in a queue.
+        assert_eq!(
+            raw.server.send(raw.now, &sid, "abcd"),
+            refused,
+            "{overflow:?}"
+        );
+        raw.drain();
+        assert!(raw.frames(socket).is_empty(), "{overflow:?}");
+    }
+    let mut raw = Raw::new(ServerConfig {
+        buffer: BufferLimits {
+            max_packets: 0,
+            max_bytes: 1024,
+            overflow: OverflowPolicy::Reject,
+        },
+        ..test_config()
+    });
+    let socket = raw.ws("EIO=4&transport=websocket");
+    let sid = sid_of(&raw.frames(socket)[0]);
+    assert_eq!(
+        raw.server.send(raw.now, &sid, "a"),
+        Err(SendError::BufferFull),
+        "a buffer of no packets refuses every message"
+    );
+}
+
+#[test]
 fn abandoned_poll_closes_the_session() {
     let mut raw = Raw::new(test_config());
     let sid = raw.handshake();

@@ -27,7 +27,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use engineio_core::{ByteString, Frame, WsFailure};
+use engineio_core::{ByteString, Frame, Frames, WsFailure};
 use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::frame::Frame as WireFrame;
 use tungstenite::protocol::CloseFrame;
@@ -95,7 +95,7 @@ impl Drop for Token {
 #[derive(Debug)]
 pub(crate) enum WsCommand {
     /// Write these frames as one batch, then report it written.
-    Send(Vec<Frame>),
+    Send(Frames),
     /// Write a close frame with this code and stop.
     Close(u16),
 }
@@ -117,7 +117,7 @@ pub(crate) enum Side {
 }
 
 /// Encodes a batch of frames into one buffer.
-pub(crate) fn encode(frames: Vec<Frame>, side: Side) -> Vec<u8> {
+pub(crate) fn encode(frames: Frames, side: Side) -> Vec<u8> {
     let size: usize = frames.iter().map(|frame| frame.len() + 14).sum();
     let mut out = Vec::with_capacity(size);
     for frame in frames {
@@ -245,11 +245,11 @@ mod tests {
             Frame::Text("4hé".into()),
             Frame::Binary(Bytes::from_static(b"\x01")),
         ];
-        let server = encode(frames.clone(), Side::Server);
+        let server = encode(frames.clone().into(), Side::Server);
         assert_eq!(&server[..2], &[0x81, 4]);
         assert_eq!(&server[2..6], "4hé".as_bytes());
         assert_eq!(&server[6..], &[0x82, 1, 1]);
-        let client = encode(frames, Side::Client);
+        let client = encode(frames.into(), Side::Client);
         assert_eq!(client[1], 0x80 | 4, "client frames are masked");
         assert_eq!(client.len(), server.len() + 8);
         assert_eq!(encode_close(1000, Side::Server), vec![0x88, 2, 0x03, 0xe8]);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use async_tungstenite::{WebSocketReceiver, WebSocketSender, WebSocketStream};
 use bytes::Bytes;
 use engineio_core::http::backlog::Backlog;
-use engineio_core::packet::Frame;
+use engineio_core::packet::{Frame, Frames};
 use engineio_core::runtime::{sleep_until, Stream};
 use engineio_core::{ByteString, RequestId, WsFailure};
 use futures_channel::mpsc::{self, UnboundedReceiver, UnboundedSender};
@@ -41,7 +41,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 #[derive(Debug)]
 pub(super) enum WriterCommand {
     /// Write these frames, flush, then report [`Input::WsWritten`].
-    Send(Vec<Frame>),
+    Send(Frames),
     /// Close the socket after the batches queued before.
     Close,
 }

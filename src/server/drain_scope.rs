@@ -23,6 +23,8 @@ thread_local! {
 pub(crate) struct DrainScope {
     shared: Arc<Shared>,
     outer: Option<(*const Shared, bool)>,
+    /// Set once [`end`](Self::end) has handed the owed drain to its caller.
+    ended: bool,
 }
 
 impl DrainScope {
@@ -32,6 +34,7 @@ impl DrainScope {
         Self {
             shared: Arc::clone(shared),
             outer,
+            ended: false,
         }
     }
 
@@ -45,14 +48,33 @@ impl DrainScope {
             _ => false,
         })
     }
+
+    /// Ends the scope and returns true if the caller owes the drain: for a caller that holds
+    /// the state's lock anyway and drains under it, rather than taking it once more on drop.
+    pub(crate) fn end(mut self) -> bool {
+        self.ended = true;
+        self.restore()
+    }
+
+    /// Puts back the scope this one replaced; returns true if a drain is owed here (an
+    /// enclosing scope of the same server takes it over instead).
+    fn restore(&self) -> bool {
+        let owed = DEFERRED_DRAIN
+            .replace(self.outer)
+            .is_some_and(|(_, owed)| owed);
+        match self.outer {
+            Some((server, _)) if owed && std::ptr::eq(server, Arc::as_ptr(&self.shared)) => {
+                DEFERRED_DRAIN.set(Some((server, true)));
+                false
+            }
+            _ => owed,
+        }
+    }
 }
 
 impl Drop for DrainScope {
     fn drop(&mut self) {
-        let owed = DEFERRED_DRAIN
-            .replace(self.outer)
-            .is_some_and(|(_, owed)| owed);
-        if owed {
+        if !self.ended && self.restore() {
             // Runs even while a handler's panic unwinds: what it queued still goes out.
             self.shared.with_state(|_, _| ());
         }

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use engineio_core::id_map::{shrink_when_sparse, IdMap};
@@ -310,15 +310,21 @@ impl Shared {
         }
     }
 
-    /// Reports WebSocket `id`'s batch written and returns the next command if the core gave
-    /// one at once (what queued while the batch was being written).
-    pub(crate) fn ws_written(self: &Arc<Self>, id: RequestId) -> Option<WsCommand> {
+    /// Reports WebSocket `id`'s batch written, then polls for the writer's next command as
+    /// [`poll_ws_command`](Self::poll_ws_command) does, under the same lock: what queued while
+    /// the batch was being written comes back at once, and `Pending` leaves `waker` to be
+    /// woken.
+    pub(crate) fn ws_written(
+        self: &Arc<Self>,
+        id: RequestId,
+        waker: &Waker,
+    ) -> Poll<Option<WsCommand>> {
         self.with_state_then(
             JobPlacement::Spawned,
             |state, now| state.core.handle_ws_written(now, id),
-            |state, ()| match state.sockets.get_mut(&id)?.poll_take(None) {
-                Poll::Ready(command) => command,
-                Poll::Pending => None,
+            |state, ()| match state.sockets.get_mut(&id) {
+                Some(mailbox) => mailbox.poll_take(Some(waker)),
+                None => Poll::Ready(None),
             },
         )
     }
@@ -508,19 +514,32 @@ impl Shared {
         inbox: &mut Option<mpsc::Sender<Message>>,
     ) -> bool {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(entry) = state.sessions.get_mut(sid) else {
-            return false;
-        };
-        if entry.jobs.is_empty() {
-            entry.running = false;
-            // An idle session keeps no queue memory from its last burst.
-            entry.jobs = VecDeque::new();
-            return false;
+        take_jobs_locked(&mut state, sid, jobs, inbox)
+    }
+
+    /// [`take_jobs`](Self::take_jobs) for the runner on a socket's task: when there is no job
+    /// left, `scope` ends too (it is taken), and what its handlers left in the core is drained
+    /// under the same lock: one lock where taking the jobs and then dropping the scope took
+    /// two.
+    pub(crate) fn take_jobs_or_end(
+        self: &Arc<Self>,
+        sid: &Sid,
+        jobs: &mut VecDeque<Job>,
+        inbox: &mut Option<mpsc::Sender<Message>>,
+        scope: &mut Option<DrainScope>,
+    ) -> bool {
+        let mut actions = Actions::new();
+        {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if take_jobs_locked(&mut state, sid, jobs, inbox) {
+                return true;
+            }
+            if scope.take().is_some_and(DrainScope::end) {
+                self.drain(&mut state, &mut actions);
+            }
         }
-        let taken = entry.jobs.len().min(MAX_TAKEN);
-        jobs.extend(entry.jobs.drain(..taken));
-        inbox.clone_from(&entry.inbox);
-        true
+        self.perform(&mut actions, JobPlacement::Spawned);
+        false
     }
 
     /// Forgets a session once its disconnect handler has run (or its connection was
@@ -548,6 +567,28 @@ impl Shared {
         state.armed = state.core.poll_timeout();
         state.armed
     }
+}
+
+/// [`Shared::take_jobs`] under a lock the caller holds.
+fn take_jobs_locked(
+    state: &mut State,
+    sid: &Sid,
+    jobs: &mut VecDeque<Job>,
+    inbox: &mut Option<mpsc::Sender<Message>>,
+) -> bool {
+    let Some(entry) = state.sessions.get_mut(sid) else {
+        return false;
+    };
+    if entry.jobs.is_empty() {
+        entry.running = false;
+        // An idle session keeps no queue memory from its last burst.
+        entry.jobs = VecDeque::new();
+        return false;
+    }
+    let taken = entry.jobs.len().min(MAX_TAKEN);
+    jobs.extend(entry.jobs.drain(..taken));
+    inbox.clone_from(&entry.inbox);
+    true
 }
 
 impl Drop for Shared {

@@ -124,13 +124,23 @@ impl Runner {
     /// The next job: those already taken first, then everything queued meanwhile; `None`
     /// (and the session's runner marked stopped) once the queue is empty.
     fn next(&mut self, server: &Server) -> Option<Job> {
+        self.next_with(|sid, taken, inbox| server.shared.take_jobs(sid, taken, inbox))
+    }
+
+    /// [`next`](Self::next), with `take` fetching what queued meanwhile (see
+    /// [`Shared::take_jobs`](super::engine::Shared::take_jobs)).
+    fn next_with(
+        &mut self,
+        take: impl FnOnce(
+            &Sid,
+            &mut VecDeque<Job>,
+            &mut Option<futures_channel::mpsc::Sender<Message>>,
+        ) -> bool,
+    ) -> Option<Job> {
         if let Some(job) = self.first.take().or_else(|| self.taken.pop_front()) {
             return Some(job);
         }
-        let more = server
-            .shared
-            .take_jobs(&self.sid, &mut self.taken, &mut self.inbox);
-        if more {
+        if take(&self.sid, &mut self.taken, &mut self.inbox) {
             self.taken.pop_front()
         } else {
             None
@@ -154,9 +164,14 @@ pub(crate) async fn run_jobs(server: Server, mut runner: Runner) {
 /// (which polls it again with its own waker, as the `Future` contract allows).
 pub(crate) fn run_jobs_here(server: Server, mut runner: Runner) {
     let sid = runner.sid;
-    // What the handlers send is drained once, when this returns.
-    let _drain = DrainScope::enter(&server.shared);
-    while let Some(job) = runner.next(&server) {
+    // What the handlers send is drained once: with the last look at the queue, or when the
+    // scope drops if this returns earlier.
+    let mut scope = Some(DrainScope::enter(&server.shared));
+    while let Some(job) = runner.next_with(|sid, taken, inbox| {
+        server
+            .shared
+            .take_jobs_or_end(sid, taken, inbox, &mut scope)
+    }) {
         let last = matches!(job, Job::Disconnect(_));
         let mut job: BoxFuture<()> = match (job, &runner.inbox) {
             // The common case: the message handler's own (already boxed) future.

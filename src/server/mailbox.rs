@@ -12,7 +12,7 @@ use std::task::{Poll, Waker};
 
 use engineio_core::http::StoredRequest;
 use engineio_core::id_map::IdMap;
-use engineio_core::{Frame, RequestId, Response, Transmit};
+use engineio_core::{Frames, RequestId, Response, Transmit};
 
 /// What the core decided about a pending HTTP request.
 #[derive(Debug)]
@@ -91,7 +91,7 @@ impl OutcomeSlot {
 #[derive(Debug)]
 pub(crate) enum WsCommand {
     /// Write these frames, flush, then report `handle_ws_written`.
-    Send(Vec<Frame>),
+    Send(Frames),
     /// Send a close frame with this code and stop.
     Close(u16),
 }
@@ -100,7 +100,7 @@ pub(crate) enum WsCommand {
 /// for, and whether the socket has ended. The socket's task forgets it when the task ends.
 #[derive(Debug, Default)]
 pub(crate) struct SocketMailbox {
-    frames: Option<Vec<Frame>>,
+    frames: Option<Frames>,
     close: Option<u16>,
     ended: bool,
     waker: Option<Waker>,
@@ -109,7 +109,7 @@ pub(crate) struct SocketMailbox {
 impl SocketMailbox {
     /// Leaves a batch for the writer (after any not taken yet, which flow control makes
     /// rare: the core hands out the next batch only once the last is written).
-    pub(crate) fn send(&mut self, frames: Vec<Frame>) {
+    pub(crate) fn send(&mut self, frames: Frames) {
         match &mut self.frames {
             Some(waiting) => waiting.extend(frames),
             None => self.frames = Some(frames),
@@ -268,8 +268,8 @@ mod tests {
         let (count, waker) = waker();
         let mut mailbox = SocketMailbox::default();
         assert!(mailbox.poll_take(Some(&waker)).is_pending());
-        mailbox.send(vec![Frame::Text("4a".into())]);
-        mailbox.send(vec![Frame::Text("4b".into())]);
+        mailbox.send(engineio_core::Frame::Text("4a".into()).into());
+        mailbox.send(engineio_core::Frame::Text("4b".into()).into());
         mailbox.close(1002);
         mailbox.end();
         assert_eq!(

@@ -42,7 +42,7 @@ enum Writing {
     /// Feeding a batch into the library. `second` marks the batch taken when the first was
     /// reported written: its own `handle_ws_written` is owed after the flush.
     Feeding {
-        frames: std::vec::IntoIter<Frame>,
+        frames: engineio_core::packet::frames::IntoIter,
         second: bool,
     },
     /// Flushing what was fed; `second` as in `Feeding`.
@@ -143,6 +143,9 @@ impl SocketIo {
         shared: &Arc<Shared>,
         id: RequestId,
     ) -> Poll<()> {
+        // Set when this poll reported a batch written and found no command: the mailbox
+        // keeps this task's waker from then on.
+        let mut waker_left = false;
         loop {
             let next = match &mut self.writing {
                 Writing::Idle => match ready!(shared.poll_ws_command(id, cx)) {
@@ -158,9 +161,14 @@ impl SocketIo {
                         // rest of a burst just read) comes out as one more batch and leaves
                         // in the same write. At most two batches wait for one flush, so the
                         // core's buffer limits still hold.
-                        Ok(()) if !second => match shared.ws_written(id) {
-                            Some(command) => Writing::commanded(command, true),
-                            None => Writing::Flushing { second: false },
+                        Ok(()) if !second => match shared.ws_written(id, cx.waker()) {
+                            Poll::Ready(Some(command)) => Writing::commanded(command, true),
+                            // The socket has ended: what was fed still goes out.
+                            Poll::Ready(None) => Writing::Flushing { second: false },
+                            Poll::Pending => {
+                                waker_left = true;
+                                Writing::Flushing { second: false }
+                            }
                         },
                         Ok(()) => Writing::Flushing { second: true },
                     }
@@ -169,12 +177,18 @@ impl SocketIo {
                     let second = *second;
                     match ready!(self.poll_flush(cx)) {
                         Err(_) => Writing::Done,
-                        Ok(()) => {
-                            if second {
-                                shared.with_core(|core, now| core.handle_ws_written(now, id));
-                            }
+                        Ok(()) if second => {
+                            shared.with_core(|core, now| core.handle_ws_written(now, id));
                             Writing::Idle
                         }
+                        // Flushed in the poll that left the waker: a command that came since
+                        // has woken the task, which asks next time; asking now finds nothing.
+                        // (A flush finished in a later poll asks: that poll may be the wake.)
+                        Ok(()) if waker_left => {
+                            self.writing = Writing::Idle;
+                            return Poll::Pending;
+                        }
+                        Ok(()) => Writing::Idle,
                     }
                 }
                 Writing::Closing(close) => match ready!(send(&mut self.ws, cx, close)) {
@@ -207,7 +221,7 @@ impl Writing {
 fn feed(
     ws: &mut WebSocketStream<ReadAhead>,
     cx: &mut Context<'_>,
-    frames: &mut std::vec::IntoIter<Frame>,
+    frames: &mut engineio_core::packet::frames::IntoIter,
 ) -> Poll<Result<(), ()>> {
     let mut ws = std::pin::Pin::new(ws);
     loop {

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 
 use bytes::Bytes;
-use engineio_core::{ByteString, Frame, RequestId, WsFailure};
+use engineio_core::{ByteString, Frame, Frames, RequestId, WsFailure};
 use mio::net::TcpStream;
 use tungstenite::error::ProtocolError;
 use tungstenite::protocol::frame::coding::CloseCode;
@@ -122,8 +122,8 @@ impl WsConn {
     }
 
     /// Queues a `WsSend` batch.
-    pub(crate) fn send(&mut self, frames: Vec<Frame>) {
-        self.batches.push_back(frames.into());
+    pub(crate) fn send(&mut self, frames: Frames) {
+        self.batches.push_back(frames.into_iter().collect());
     }
 
     /// Queues the core's `WsClose`: a close frame after the batches.

@@ -5,7 +5,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::packet::{Frame, Message};
+use crate::packet::{Frames, Message};
 use crate::types::{DisconnectReason, RequestId, Transport};
 
 /// A network action the runtime must carry out, drained with
@@ -56,7 +56,7 @@ pub enum ClientTransmit {
         /// The socket to write on.
         socket: RequestId,
         /// One Engine.IO packet per frame.
-        frames: Vec<Frame>,
+        frames: Frames,
     },
     /// Close the socket (after writing any batch queued before this transmit). The client
     /// has forgotten it; later reports about it are ignored.

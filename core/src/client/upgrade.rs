@@ -80,7 +80,7 @@ impl Client {
         let socket = probe.socket.id;
         self.transmit(ClientTransmit::WsSend {
             socket,
-            frames: vec![Packet::PingProbe.to_frame(false)],
+            frames: Packet::PingProbe.to_frame(false).into(),
         });
     }
 
@@ -172,7 +172,7 @@ mod tests {
             transmits,
             vec![ClientTransmit::WsSend {
                 socket,
-                frames: vec![text("2probe")]
+                frames: vec![text("2probe")].into()
             }]
         );
         client.handle_ws_written(now, socket);
@@ -195,7 +195,7 @@ mod tests {
             transmits,
             vec![ClientTransmit::WsSend {
                 socket,
-                frames: vec![text("5"), text("4during")]
+                frames: vec![text("5"), text("4during")].into()
             }]
         );
         assert_eq!(
@@ -221,7 +221,7 @@ mod tests {
             transmits,
             vec![ClientTransmit::WsSend {
                 socket,
-                frames: vec![text("4after")]
+                frames: vec![text("4after")].into()
             }]
         );
         assert_eq!(events, vec![ClientEvent::Message("on-ws".into())]);
@@ -242,7 +242,7 @@ mod tests {
             transmits,
             vec![ClientTransmit::WsSend {
                 socket,
-                frames: vec![text("5")]
+                frames: vec![text("5")].into()
             }]
         );
         assert_eq!(events, vec![ClientEvent::Upgraded]);

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::polling::decode_reason;
 use super::{Client, ClientEvent, ClientTransmit, ConnectError, Phase};
-use crate::packet::{Frame, Packet};
+use crate::packet::{Frame, Frames, Packet};
 use crate::types::{DisconnectReason, RequestId};
 
 /// A WebSocket the client uses or probes.
@@ -87,7 +87,7 @@ impl Client {
 }
 
 /// One frame per packet; binary messages as raw binary frames.
-pub(super) fn to_frames(packets: Vec<Packet>) -> Vec<Frame> {
+pub(super) fn to_frames(packets: Vec<Packet>) -> Frames {
     Packet::to_frames(&packets, false)
 }
 
@@ -183,7 +183,7 @@ mod tests {
             transmits,
             vec![ClientTransmit::WsSend {
                 socket,
-                frames: vec![text("4a")]
+                frames: vec![text("4a")].into()
             }]
         );
         client.send(now, "b".into()).unwrap();
@@ -203,7 +203,13 @@ mod tests {
             text("4b"),
             Frame::Binary(Bytes::from_static(&[7])),
         ];
-        assert_eq!(transmits, vec![ClientTransmit::WsSend { socket, frames }]);
+        assert_eq!(
+            transmits,
+            vec![ClientTransmit::WsSend {
+                socket,
+                frames: frames.into()
+            }]
+        );
     }
 
     #[test]
@@ -266,7 +272,7 @@ mod tests {
             vec![
                 ClientTransmit::WsSend {
                     socket,
-                    frames: vec![text("4last"), text("1")]
+                    frames: vec![text("4last"), text("1")].into()
                 },
                 ClientTransmit::WsClose { socket },
             ]

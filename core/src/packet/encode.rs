@@ -5,7 +5,7 @@ use base64::Engine as _;
 use bytes::{BufMut, BytesMut};
 use bytestring::ByteString;
 
-use super::{Frame, Message, Packet};
+use super::{Frame, Frames, Message, Packet};
 
 impl Packet {
     /// Appends the packet as one polling record: text as `<type><data>`, binary as `b<base64>`
@@ -31,8 +31,7 @@ impl Packet {
         match self {
             Self::Open(open) => 1 + open.to_json().len(),
             Self::PingProbe | Self::PongProbe => 6,
-            Self::Message(Message::Text(text)) => 1 + text.len(),
-            Self::Message(Message::Binary(bytes)) => 1 + base64_len(bytes.len()),
+            Self::Message(message) => message_polling_len(message),
             Self::Close | Self::Ping | Self::Pong | Self::Upgrade | Self::Noop => 1,
         }
     }
@@ -78,7 +77,7 @@ impl Packet {
     /// Call it for a batch: the text messages are written into one buffer that their frames
     /// share, so a burst of N messages costs one allocation rather than N (the frames are
     /// written out together and freed together).
-    pub fn to_frames<'a, I>(packets: I, base64: bool) -> Vec<Frame>
+    pub fn to_frames<'a, I>(packets: I, base64: bool) -> Frames
     where
         I: IntoIterator<Item = &'a Self>,
         I::IntoIter: Clone,
@@ -88,9 +87,8 @@ impl Packet {
             // The closed-loop case: one packet, nothing to share.
             return packets
                 .next()
-                .map(|p| p.to_frame(base64))
-                .into_iter()
-                .collect();
+                .map(|p| Frames::from(p.to_frame(base64)))
+                .unwrap_or_default();
         }
         let (texts, text_len) = packets
             .clone()
@@ -99,7 +97,10 @@ impl Packet {
                 _ => (count, len),
             });
         if texts < 2 {
-            return packets.map(|p| p.to_frame(base64)).collect();
+            return packets
+                .map(|p| p.to_frame(base64))
+                .collect::<Vec<_>>()
+                .into();
         }
         let mut joined = String::with_capacity(text_len);
         for packet in packets.clone() {
@@ -120,7 +121,8 @@ impl Packet {
                 }
                 other => other.to_frame(base64),
             })
-            .collect()
+            .collect::<Vec<_>>()
+            .into()
     }
 
     /// Appends the text form (`<type><data>`); binary messages must not come here.
@@ -144,6 +146,14 @@ impl Packet {
             Self::Upgrade => out.put_u8(b'5'),
             Self::Noop => out.put_u8(b'6'),
         }
+    }
+}
+
+/// The exact length of a message packet in a polling payload (`4<text>` or `b<base64>`).
+pub(crate) fn message_polling_len(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => 1 + text.len(),
+        Message::Binary(bytes) => 1 + base64_len(bytes.len()),
     }
 }
 
@@ -193,7 +203,7 @@ mod tests {
             let single: Vec<Frame> = packets.iter().map(|p| p.to_frame(base64)).collect();
             assert_eq!(Packet::to_frames(&packets, base64), single);
         }
-        assert_eq!(Packet::to_frames(&[], false), Vec::<Frame>::new());
+        assert!(Packet::to_frames(&[], false).is_empty());
         assert_eq!(
             Packet::to_frames(&[Packet::Message("a".into())], false),
             vec![Frame::Text("4a".into())]

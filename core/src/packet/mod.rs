@@ -13,12 +13,15 @@
 
 mod decode;
 mod encode;
+pub(crate) use encode::message_polling_len;
+pub mod frames;
 pub(crate) mod open;
 pub mod payload;
 
 use bytes::Bytes;
 use bytestring::ByteString;
 
+pub use frames::Frames;
 pub use open::OpenPacket;
 pub use payload::{PayloadDecoder, PayloadIter};
 

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use crate::id_map::IdMap;
 use std::time::Instant;
 
-use crate::packet::Frame;
+use crate::packet::Frames;
 use crate::sid::Sid;
 use crate::types::{DisconnectReason, RequestId, Transport};
 
@@ -53,7 +53,7 @@ pub enum Transmit {
         /// The socket.
         socket: RequestId,
         /// One frame per packet.
-        frames: Vec<Frame>,
+        frames: Frames,
     },
     /// Close the socket with this WebSocket close code after writing what was sent before.
     /// The core has forgotten the socket: reporting its end afterwards is allowed and ignored.
@@ -148,7 +148,7 @@ impl Outputs {
             .push_back(Transmit::Respond { request, response });
     }
 
-    pub(crate) fn ws_send(&mut self, socket: RequestId, frames: Vec<Frame>) {
+    pub(crate) fn ws_send(&mut self, socket: RequestId, frames: Frames) {
         self.transmits
             .push_back(Transmit::WsSend { socket, frames });
     }

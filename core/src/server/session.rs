@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::buffer::{OutBuffer, Overflow};
 use crate::packet::open::open_text;
-use crate::packet::{payload, Frame, Message, Packet, PayloadDecoder};
+use crate::packet::{payload, Frame, Frames, Message, Packet, PayloadDecoder};
 use crate::sid::Sid;
 use crate::types::{DisconnectReason, RequestId, SendError, Transport};
 
@@ -179,7 +179,7 @@ impl Session {
                 ctx.out.route(request, self.sid, RouteKind::Socket);
                 self.socket = Some(request);
                 self.batches_in_flight += 1;
-                let mut frames = vec![Frame::Text(open.into())];
+                let mut frames = Frames::from(Frame::Text(open.into()));
                 frames.extend(Packet::to_frames(&packets, self.b64));
                 ctx.out.ws_send(request, frames);
             }
@@ -206,6 +206,16 @@ impl Session {
         if self.ended || matches!(self.phase, Phase::Closing { .. }) {
             return Err(SendError::Closed);
         }
+        if let Some(socket) = self.idle_socket() {
+            if self.buffer.admits_alone(&message, &ctx.config.buffer) {
+                // Nothing queued and the socket's writer is free: the message is the whole
+                // next batch, so it goes out without a trip through the buffer.
+                self.batches_in_flight += 1;
+                let frame = Packet::Message(message).to_frame(self.b64);
+                ctx.out.ws_send(socket, frame.into());
+                return Ok(());
+            }
+        }
         match self.buffer.push_message(message, &ctx.config.buffer) {
             Ok(()) => {
                 self.flush(ctx);
@@ -216,6 +226,19 @@ impl Session {
                 self.terminate(DisconnectReason::BufferOverflow, ctx);
                 Err(SendError::Closed)
             }
+        }
+    }
+
+    /// The session's WebSocket, when it is open, nothing is queued and no batch is being
+    /// written: what is sent now can go out at once, as a batch of its own.
+    fn idle_socket(&self) -> Option<RequestId> {
+        match (self.transport, self.phase) {
+            (Transport::WebSocket, Phase::Open)
+                if self.batches_in_flight == 0 && self.buffer.is_empty() =>
+            {
+                self.socket
+            }
+            _ => None,
         }
     }
 

@@ -39,7 +39,7 @@ impl Session {
                 upgrade.batches_in_flight += 1;
                 let socket = upgrade.socket;
                 ctx.out
-                    .ws_send(socket, vec![Packet::PongProbe.to_frame(false)]);
+                    .ws_send(socket, Packet::PongProbe.to_frame(false).into());
                 if let Some(get) = self.held_get.take() {
                     ctx.out.unroute(get);
                     let noop = Response::payload(encode(&[Packet::Noop]), ResponseKind::Payload);
