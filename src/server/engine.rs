@@ -340,16 +340,17 @@ impl Shared {
     /// released.
     fn drain(&self, state: &mut State, actions: &mut Actions) {
         loop {
-            let mut progressed = false;
+            // Routing an event may feed the core (a session whose handlers fell behind is
+            // closed), which leaves more outputs; routing a transmit never does.
+            let mut fed = false;
             while let Some(event) = state.core.poll_event() {
-                progressed = true;
+                fed = true;
                 self.route_event(state, event, actions);
             }
             while let Some(transmit) = state.core.poll_transmit() {
-                progressed = true;
                 route_transmit(&mut state.pending, &mut state.sockets, transmit);
             }
-            if !progressed {
+            if !fed {
                 break;
             }
         }

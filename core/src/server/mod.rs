@@ -52,7 +52,7 @@ pub use request::{ErrorCode, Method, Request, Response, ResponseKind};
 
 use outputs::{Ctx, Outputs, RouteKind};
 use request::{has_invalid_header_char, Query};
-use session::{unauthorized, Session};
+use session::{unauthorized, Deadlines, Session};
 use timers::{TimerOwner, Timers};
 
 /// The application's answer to [`Event::Authorize`].
@@ -312,8 +312,11 @@ impl Server {
         let Some(&(sid, kind)) = self.out.routes.get(&socket) else {
             return;
         };
-        self.with_session(now, sid, |session, ctx| match kind {
-            RouteKind::Probe => session.handle_probe_frame(frame, ctx),
+        self.with_session_telling(now, sid, |session, ctx| match kind {
+            RouteKind::Probe => {
+                session.handle_probe_frame(frame, ctx);
+                Deadlines::Moved
+            }
             _ => session.handle_socket_frame(frame, ctx),
         });
     }
@@ -344,14 +347,18 @@ impl Server {
                 continue;
             }
             let mut found = false;
-            self.with_session(now, sid, |session, ctx| {
+            self.with_session_telling(now, sid, |session, ctx| {
                 found = true;
+                let mut deadlines = Deadlines::Kept;
                 for frame in frames.by_ref() {
-                    session.handle_socket_frame(frame, ctx);
+                    if session.handle_socket_frame(frame, ctx) == Deadlines::Moved {
+                        deadlines = Deadlines::Moved;
+                    }
                     if session.ended || session.socket != Some(socket) {
                         break;
                     }
                 }
+                deadlines
             });
             if !found {
                 return;
@@ -362,9 +369,11 @@ impl Server {
     /// The runtime finished writing the last [`Transmit::WsSend`] batch for `socket`. Until
     /// then, further packets for that socket wait in the session's buffer and go as one batch.
     pub fn handle_ws_written(&mut self, now: Instant, socket: RequestId) {
-        self.with_route(now, socket, |session, ctx| {
-            session.handle_ws_written(socket, ctx);
-        });
+        if let Some(&(sid, _)) = self.out.routes.get(&socket) {
+            self.with_steady_session(now, sid, |session, ctx| {
+                session.handle_ws_written(socket, ctx);
+            });
+        }
     }
 
     /// The WebSocket closed (a close frame, or the connection ended).
@@ -465,7 +474,11 @@ impl Server {
         message: impl Into<Message>,
     ) -> Result<(), SendError> {
         let message = message.into();
-        self.command(now, sid, |session, ctx| session.send(message, ctx))
+        let mut result = Err(SendError::UnknownSession);
+        self.with_steady_session(now, *sid, |session, ctx| {
+            result = session.send(message, ctx);
+        });
+        result
     }
 
     /// Closes the session from the server side; `Disconnected` with
@@ -527,12 +540,14 @@ impl Server {
 
     /// Returns the next thing to write on the network, or `None` when drained.
     #[must_use]
+    #[inline]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.out.transmits.pop_front()
     }
 
     /// Returns the next application event, or `None` when drained.
     #[must_use]
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.out.events.pop_front()
     }
@@ -540,11 +555,13 @@ impl Server {
     /// Returns when [`handle_timeout`](Self::handle_timeout) should be called next; `Some`
     /// whenever a session or a pending handshake exists.
     #[must_use]
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next_deadline()
     }
 
     /// Number of live sessions (connecting, open or closing).
+    #[inline]
     pub fn session_count(&self) -> usize {
         self.sessions.len()
     }
@@ -614,6 +631,56 @@ impl Server {
         act(session, &mut ctx);
         if !keep_scheduled(&mut self.timers, session) {
             self.remove_session(sid);
+        }
+    }
+
+    /// [`with_session`](Self::with_session) for an input that moves none of the session's
+    /// deadlines unless it ends the session: a send, a batch written (they queue and flush,
+    /// and a flush only ever ends a session).
+    fn with_steady_session(
+        &mut self,
+        now: Instant,
+        sid: Sid,
+        act: impl FnOnce(&mut Session, &mut Ctx<'_>),
+    ) {
+        self.with_session_telling(now, sid, |session, ctx| {
+            act(session, ctx);
+            Deadlines::Kept
+        });
+    }
+
+    /// Runs `act` on a session, which says whether it may have moved the session's
+    /// deadlines; settles the session only if it did or the session ended. Settling is a
+    /// tenth of the cost of a message's inputs (a frame, a send, a batch written), which move
+    /// none. Debug builds check every [`Deadlines::Kept`].
+    fn with_session_telling(
+        &mut self,
+        now: Instant,
+        sid: Sid,
+        act: impl FnOnce(&mut Session, &mut Ctx<'_>) -> Deadlines,
+    ) {
+        let Some(session) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        #[cfg(debug_assertions)]
+        let before = session.next_deadline();
+        let mut ctx = Ctx {
+            now,
+            config: &self.config,
+            out: &mut self.out,
+        };
+        let deadlines = act(session, &mut ctx);
+        if deadlines == Deadlines::Moved || session.ended {
+            if !keep_scheduled(&mut self.timers, session) {
+                self.remove_session(sid);
+            }
+        } else {
+            #[cfg(debug_assertions)]
+            debug_assert_eq!(
+                session.next_deadline(),
+                before,
+                "a deadline moved, unsettled"
+            );
         }
     }
 

@@ -33,6 +33,16 @@ pub(crate) enum Phase {
     },
 }
 
+/// Whether an input may have moved a session's deadlines. The server settles the session's
+/// place in the timer queue after an input only when it may have (or the session ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadlines {
+    /// None moved: a message, a send, a batch written.
+    Kept,
+    /// Some may have moved.
+    Moved,
+}
+
 /// A POST whose body is being read.
 #[derive(Debug)]
 pub(crate) struct Post {

@@ -80,6 +80,7 @@ impl Timers {
     }
 
     /// The earliest entry in the heap (possibly stale, which only wakes the caller early).
+    #[inline]
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.heap.peek().map(|Reverse((deadline, _))| *deadline)
     }

@@ -11,7 +11,7 @@ use crate::types::{DisconnectReason, RequestId, Transport};
 
 use super::outputs::{Ctx, Event, RouteKind};
 use super::request::{Response, ResponseKind};
-use super::session::{encode, Session, Upgrade};
+use super::session::{encode, Deadlines, Session, Upgrade};
 
 impl Session {
     /// A WebSocket with this session's sid: the start of an upgrade.
@@ -76,18 +76,26 @@ impl Session {
         self.flush(ctx);
     }
 
-    /// A frame on the session's WebSocket.
-    pub(crate) fn handle_socket_frame(&mut self, frame: Frame, ctx: &mut Ctx<'_>) {
+    /// A frame on the session's WebSocket; says whether it may have moved a deadline (a
+    /// message moves none).
+    pub(crate) fn handle_socket_frame(&mut self, frame: Frame, ctx: &mut Ctx<'_>) -> Deadlines {
         if frame.len() > ctx.config.max_payload {
-            return self.terminate(DisconnectReason::PayloadTooLarge, ctx);
+            self.terminate(DisconnectReason::PayloadTooLarge, ctx);
+            return Deadlines::Moved;
         }
         match Packet::from_frame(frame) {
             Ok(packet) => {
+                let moves = match packet {
+                    Packet::Message(_) => Deadlines::Kept,
+                    _ => Deadlines::Moved,
+                };
                 self.deliver(packet, ctx);
+                moves
             }
             Err(error) => {
                 tracing::debug!(sid = %self.sid, %error, "parse error on websocket");
                 self.terminate(DisconnectReason::ParseError, ctx);
+                Deadlines::Moved
             }
         }
     }
