@@ -220,6 +220,27 @@ impl Shared {
         self.with_state_on(JobPlacement::Here, |state, now| act(&mut state.core, now))
     }
 
+    /// [`with_core_on_io_task`](Self::with_core_on_io_task) for frames read from WebSocket
+    /// `id`, by the socket's own task.
+    ///
+    /// That task polls the socket's writer right after its reader (see `SocketIo`), so what
+    /// the input hands the writer (an echo its handler sent at once) needs no wake-up: the
+    /// writer's waker is set aside before the input and the writer leaves it again when it
+    /// next finds its mailbox empty. A wake-up here would make the executor poll the task
+    /// once more, for nothing, after the poll that writes the echo.
+    pub(crate) fn with_socket_input<R>(
+        self: &Arc<Self>,
+        id: RequestId,
+        act: impl FnOnce(&mut CoreServer, Instant) -> R,
+    ) -> R {
+        self.with_state_on(JobPlacement::Here, |state, now| {
+            if let Some(mailbox) = state.sockets.get_mut(&id) {
+                mailbox.forget_waker();
+            }
+            act(&mut state.core, now)
+        })
+    }
+
     /// Registers a new request and hands it to the core; returns what the core decided at
     /// once, if anything (then [`poll_outcome`](Self::poll_outcome) has nothing to wait for).
     ///

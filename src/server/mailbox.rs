@@ -148,6 +148,12 @@ impl SocketMailbox {
         Poll::Pending
     }
 
+    /// Drops the writer's waker: for the writer's own task, which polls the mailbox before it
+    /// waits again (see [`Shared::with_socket_input`](super::engine::Shared::with_socket_input)).
+    pub(crate) fn forget_waker(&mut self) {
+        self.waker = None;
+    }
+
     fn wake(&mut self) {
         if let Some(waker) = self.waker.take() {
             waker.wake();

@@ -413,6 +413,53 @@ async fn messages_are_handled_in_order_and_handlers_may_reenter() {
     assert_eq!(*seen.lock().unwrap(), expected);
 }
 
+/// A WebSocket's own task sets its writer's waker aside while it reads (the echo of a
+/// handler that answers at once is written in the same poll). A reply sent later, from a
+/// handler that waited or from another task, must still wake the writer, with no further
+/// traffic from the client to poll the task.
+#[tokio::test]
+async fn a_late_reply_wakes_the_websocket_writer() {
+    use crate::client::Client;
+
+    let server = Server::builder()
+        .on_message(|server, sid, message| async move {
+            if message.as_text() == Some("spawned") {
+                // Runs once the socket's task has written what it had and parked.
+                tokio::spawn(async move {
+                    tokio::task::yield_now().await;
+                    server.send(&sid, "from another task").unwrap();
+                });
+            } else {
+                // Pending at its first poll: the rest runs on a task of its own.
+                tokio::task::yield_now().await;
+                server.send(&sid, message).unwrap();
+            }
+        })
+        .build();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let serving = server.clone();
+    tokio::spawn(async move { serving.serve_listener(listener).await });
+    let client = Client::builder()
+        .transports(engineio_core::Transports::WEBSOCKET)
+        .connect(&format!("http://127.0.0.1:{port}/engine.io/"))
+        .await
+        .unwrap();
+    // The default ping interval is 25 s: a writer left without a waker would sit until then.
+    let recv = || tokio::time::timeout(Duration::from_secs(5), client.recv());
+    for round in 0..3 {
+        let text = format!("waited {round}");
+        client.send(text.clone()).unwrap();
+        assert_eq!(recv().await.unwrap(), Some(Message::from(text)));
+    }
+    client.send("spawned").unwrap();
+    assert_eq!(
+        recv().await.unwrap(),
+        Some(Message::from("from another task"))
+    );
+    client.disconnect().await;
+}
+
 /// `on_message_sync` on every path a message takes to it: the socket's own task
 /// (WebSocket), a session's job runner (polling), one task per message (`async_handlers`)
 /// and the stream face's queue (`build_incoming`). Each echo comes back in order.

@@ -98,7 +98,7 @@ impl SocketIo {
                 } => (first, more, end, drained),
                 Gathered::Ended(end) => return Poll::Ready(end),
             };
-            shared.with_core_on_io_task(|core, now| {
+            shared.with_socket_input(id, |core, now| {
                 if more.is_empty() {
                     core.handle_ws_frame(now, id, first);
                 } else {
