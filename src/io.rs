@@ -250,11 +250,13 @@ impl hyper::rt::Write for HyperIo {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        if self.hold_switch || self.head_deadline.is_some() {
-            // One slice at a time, so that a 101 head is seen at its start (and each write
-            // passes through `poll_write`).
+        if self.hold_switch {
+            // One slice at a time, so that a 101 head is seen at its start.
             let first = bufs.iter().find(|buf| !buf.is_empty());
             return self.poll_write(cx, first.map_or(&[][..], |buf| &buf[..]));
+        }
+        if let Some(deadline) = &mut self.head_deadline {
+            deadline.on_write();
         }
         Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }

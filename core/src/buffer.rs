@@ -61,7 +61,7 @@ impl OutBuffer {
 
     /// True if `message` would be accepted by an empty buffer: the owner may then hand it
     /// straight to an idle transport instead of queueing it (the limits hold the same).
-    pub(crate) fn admits_alone(&self, message: &Message, limits: &BufferLimits) -> bool {
+    pub(crate) fn admits_alone(message: &Message, limits: &BufferLimits) -> bool {
         limits.max_packets > 0 && message_polling_len(message) <= limits.max_bytes
     }
 

@@ -370,8 +370,10 @@ impl Server {
     /// then, further packets for that socket wait in the session's buffer and go as one batch.
     pub fn handle_ws_written(&mut self, now: Instant, socket: RequestId) {
         if let Some(&(sid, _)) = self.out.routes.get(&socket) {
-            self.with_steady_session(now, sid, |session, ctx| {
+            // As a send: a flush, which moves no deadline.
+            self.with_session_telling(now, sid, |session, ctx| {
                 session.handle_ws_written(socket, ctx);
+                Deadlines::Kept
             });
         }
     }
@@ -475,8 +477,10 @@ impl Server {
     ) -> Result<(), SendError> {
         let message = message.into();
         let mut result = Err(SendError::UnknownSession);
-        self.with_steady_session(now, *sid, |session, ctx| {
+        // A send queues and flushes, and a flush moves no deadline (it may end the session).
+        self.with_session_telling(now, *sid, |session, ctx| {
             result = session.send(message, ctx);
+            Deadlines::Kept
         });
         result
     }
@@ -620,32 +624,9 @@ impl Server {
         sid: Sid,
         act: impl FnOnce(&mut Session, &mut Ctx<'_>),
     ) {
-        let Some(session) = self.sessions.get_mut(&sid) else {
-            return;
-        };
-        let mut ctx = Ctx {
-            now,
-            config: &self.config,
-            out: &mut self.out,
-        };
-        act(session, &mut ctx);
-        if !keep_scheduled(&mut self.timers, session) {
-            self.remove_session(sid);
-        }
-    }
-
-    /// [`with_session`](Self::with_session) for an input that moves none of the session's
-    /// deadlines unless it ends the session: a send, a batch written (they queue and flush,
-    /// and a flush only ever ends a session).
-    fn with_steady_session(
-        &mut self,
-        now: Instant,
-        sid: Sid,
-        act: impl FnOnce(&mut Session, &mut Ctx<'_>),
-    ) {
         self.with_session_telling(now, sid, |session, ctx| {
             act(session, ctx);
-            Deadlines::Kept
+            Deadlines::Moved
         });
     }
 

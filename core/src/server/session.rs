@@ -217,7 +217,7 @@ impl Session {
             return Err(SendError::Closed);
         }
         if let Some(socket) = self.idle_socket() {
-            if self.buffer.admits_alone(&message, &ctx.config.buffer) {
+            if OutBuffer::admits_alone(&message, &ctx.config.buffer) {
                 // Nothing queued and the socket's writer is free: the message is the whole
                 // next batch, so it goes out without a trip through the buffer.
                 self.batches_in_flight += 1;
